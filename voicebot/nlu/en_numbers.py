@@ -1,0 +1,205 @@
+"""Spoken English numbers and the committed amount.
+
+``find_numbers(tokens)`` reads every number in a token list: "two hundred and fifty" = 250,
+colloquial "two fifty" / "five fifty" = 250 / 550, "fifteen hundred" = 1500, "a grand" = 1000,
+digits ("250", "$1,100", "2k"), and slips before a scale word ("to hundred" = 200).
+``committed_amount(tokens)`` picks the money the caller commits to, has paid or offers: it
+skips counts of time or things ("twenty minutes", "four chunks"), history ("i only borrowed
+five hundred"), phone-number runs, bare single digits, and gives up (None) on an
+unrecoverable stutter ("to to twenty five"). Word lists live in ``data/en/numbers.toml``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from voicebot.nlu.lexicon import load_data
+
+_DATA = load_data("en", "numbers")
+_UNITS: dict[str, int] = _DATA["units"]
+_TEENS: dict[str, int] = _DATA["teens"]
+_TENS: dict[str, int] = _DATA["tens"]
+_SCALES: dict[str, int] = _DATA["scales"]
+_ORDINALS: dict[str, int] = _DATA["ordinals"]
+_SLIPS: dict[str, int] = _DATA["slips"]
+_QUANTIFIERS: dict[str, int] = _DATA["quantifiers"]
+_CONTEXT = _DATA["context"]
+_CURRENCY = frozenset(_CONTEXT["currency"])
+_COUNT_NOUNS = frozenset(_CONTEXT["count_nouns"])
+_NON_COMMIT = frozenset(_CONTEXT["non_commit_before"])
+_NON_COMMIT_WINDOW: int = _CONTEXT["non_commit_window"]
+_DIGITS = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(k)?$")
+_ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberSpan:
+    """A number read from ``tokens[start:end]``; ``ordinal`` for "fifteenth", "twenty second",
+    "15th"; ``digit_run`` when it was a string of single digits (phone/card numbers)."""
+
+    start: int
+    end: int
+    value: float
+    ordinal: bool = False
+    digit_run: bool = False
+
+
+def _small(tokens: list[str], i: int) -> tuple[int, int, bool] | None:
+    """1..99 (or an ordinal up to 31) at ``i``: (value, next index, is_ordinal)."""
+    if i >= len(tokens):
+        return None
+    word = tokens[i]
+    if word in _TENS:
+        value = _TENS[word]
+        if i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if nxt in _UNITS and _UNITS[nxt] > 0 and nxt != "oh":
+                return value + _UNITS[nxt], i + 2, False
+            if nxt in _ORDINALS and _ORDINALS[nxt] < 10:
+                return value + _ORDINALS[nxt], i + 2, True
+        return value, i + 1, False
+    if word in _TEENS:
+        return _TEENS[word], i + 1, False
+    if word in _UNITS and word != "oh":
+        return _UNITS[word], i + 1, False
+    if word in _ORDINALS:
+        return _ORDINALS[word], i + 1, True
+    return None
+
+
+def _group(tokens: list[str], i: int) -> tuple[int, int] | None:
+    """Below a thousand: "two hundred and fifty", "fifteen hundred", "a hundred and forty",
+    "two fifty" (colloquial hundreds), "two oh five". Returns (value, next index)."""
+    n = len(tokens)
+    if i < n and tokens[i] in ("a", "an") and i + 1 < n and tokens[i + 1] == "hundred":
+        value, j = 100, i + 2
+    elif i < n and tokens[i] == "hundred":
+        value, j = 100, i + 1
+    elif i < n and tokens[i] in _SLIPS and i + 1 < n and tokens[i + 1] in ("hundred", "thousand", "grand"):
+        if tokens[i + 1] != "hundred":
+            return _SLIPS[tokens[i]], i + 1
+        value, j = _SLIPS[tokens[i]] * 100, i + 2
+    else:
+        small = _small(tokens, i)
+        if small is None or small[2]:
+            return None
+        value, j, _ = small
+        if j < n and tokens[j] == "hundred":
+            value, j = value * 100, j + 1
+        elif value < 100 and j < n:
+            # Colloquial hundreds: "five fifty" = 550, "two oh five" = 205, "twelve fifty" = 1250.
+            if tokens[j] == "oh" and j + 1 < n and tokens[j + 1] in _UNITS:
+                return value * 100 + _UNITS[tokens[j + 1]], j + 2
+            nxt = _small(tokens, j)
+            if nxt is not None and not nxt[2] and nxt[0] >= 10 and (value < 10 or tokens[j] in _TENS):
+                if value >= 10 and tokens[i] in _TENS and tokens[j] in _TENS:
+                    return value, j  # "twenty fifty" is too odd to trust as 2050
+                return value * 100 + nxt[0], nxt[1]
+            return value, j
+        else:
+            return value, j
+    # After "hundred": optional "and" plus 1..99.
+    k = j + 1 if j < n and tokens[j] == "and" else j
+    rest = _small(tokens, k)
+    if rest is not None and not rest[2]:
+        return value + rest[0], rest[1]
+    return value, j
+
+
+def _parse_at(tokens: list[str], i: int) -> NumberSpan | None:
+    n = len(tokens)
+    word = tokens[i]
+    match = _DIGITS.match(word)
+    if match:
+        value = float(match.group(1).replace(",", "") + ("." + match.group(2) if match.group(2) else ""))
+        j = i + 1
+        if match.group(3):
+            value *= 1000
+        elif j < n and tokens[j] in _SCALES:
+            value *= _SCALES[tokens[j]]
+            j += 1
+        return NumberSpan(i, j, value)
+    match = _ORDINAL_DIGITS.match(word)
+    if match:
+        return NumberSpan(i, i + 1, float(match.group(1)), ordinal=True)
+    if word in ("a", "an") and i + 1 < n and tokens[i + 1] in ("grand", "thousand", "k"):
+        return NumberSpan(i, i + 2, 1000.0)
+    if word in ("a", "an") and i + 1 < n and tokens[i + 1] in _QUANTIFIERS:
+        j = i + 2 + (i + 2 < n and tokens[i + 2] == "of")
+        if j < n and tokens[j] in _SCALES:
+            return NumberSpan(i, j + 1, float(_QUANTIFIERS[tokens[i + 1]] * _SCALES[tokens[j]]))
+        return None
+    small = _small(tokens, i)
+    if small is not None and small[2]:
+        return NumberSpan(i, small[1], float(small[0]), ordinal=True)
+    group = _group(tokens, i)
+    if group is None:
+        return None
+    value, j = group
+    if j < n and tokens[j] in ("thousand", "grand", "k"):
+        value *= 1000
+        j += 1
+        k = j + 1 if j < n and tokens[j] == "and" else j
+        more = _group(tokens, k) if k < n else None
+        if more is not None:
+            value += more[0]
+            j = more[1]
+    return NumberSpan(i, j, float(value))
+
+
+def find_numbers(tokens: list[str]) -> list[NumberSpan]:
+    """Every number in ``tokens``, left to right, non-overlapping. A run of four or more
+    single-digit words ("oh eight hundred five five five") is one ``digit_run`` span."""
+    spans: list[NumberSpan] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        j = i
+        while j < n and tokens[j] in _UNITS:
+            j += 1
+        if j - i >= 4:
+            spans.append(NumberSpan(i, j, float("nan"), digit_run=True))
+            i = j
+            continue
+        span = _parse_at(tokens, i)
+        if span is None:
+            i += 1
+            continue
+        spans.append(span)
+        i = span.end
+    return spans
+
+
+def _is_money(tokens: list[str], span: NumberSpan, spans: list[NumberSpan]) -> bool:
+    if span.ordinal or span.digit_run:
+        return False
+    after = tokens[span.end] if span.end < len(tokens) else ""
+    if after in _COUNT_NOUNS:
+        return False
+    if after == "ordinal" or (after in _ORDINALS and span.value < 10):
+        return False
+    before = tokens[max(0, span.start - _NON_COMMIT_WINDOW):span.start]
+    if any(word in _NON_COMMIT for word in before):
+        return False
+    if span.start >= 2 and tokens[span.start - 1] in ("the", "on") and span.value <= 31 and after not in _CURRENCY:
+        return False  # "on the sixteen" is a day of the month
+    if span.value < 10 and after not in _CURRENCY:
+        return False  # bare "one", "two": "one more time", "give me two secs"
+    neighbours = [s for s in spans if s is not span and (s.end == span.start or s.start == span.end)]
+    return not any(s.digit_run for s in neighbours)
+
+
+def committed_amount(tokens: list[str]) -> float | None:
+    """The first number in ``tokens`` that reads as money the caller commits to (or paid, or
+    offers per instalment); None when there is none or the first candidate is an
+    unrecoverable slip."""
+    spans = find_numbers(tokens)
+    for span in spans:
+        if not _is_money(tokens, span, spans):
+            continue
+        # "to to twenty five": a doubled digit homophone before the number could be "two
+        # twenty five" or "to twenty five"; the value can't be recovered.
+        s = span.start
+        if s >= 2 and tokens[s - 1] in _SLIPS and tokens[s - 2] in _SLIPS:
+            return None
+        return span.value
+    return None
