@@ -1,0 +1,385 @@
+"""The Vosk speech recogniser: one loaded model, a warm pool of recognisers, per-call streams.
+
+Threading contract: ``AsrEngine`` is shared by every call; its pool is guarded by a lock.
+A ``RecognizerStream`` belongs to one call and its methods block (they run Kaldi), so the
+session calls them through ``await engine.run(stream.accept, pcm)``, one at a time per stream.
+The Vosk binding releases the GIL while decoding, so streams on different executor threads
+decode in parallel.
+
+Vosk facts this module relies on (vosk 0.3.45, measured):
+
+* A recogniser's word times count from the recogniser's creation, across ``FinalResult()``
+  and ``Reset()``; so each pooled recogniser carries how many samples it was ever fed, and a
+  stream shifts times by that to count from its own start.
+* ``SetGrammar`` on a recogniser that is mid-utterance aborts the whole process
+  (KaldiFatalError); it is only called right after ``Reset()``. ``SetGrammar("[]")`` returns
+  a recogniser to free-form decoding.
+* Grammars must be ``json.dumps(words, ensure_ascii=False)``.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Sequence, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import vosk
+
+from voicebot.asr.models import ResolvedModel
+from voicebot.audio.resample import Resampler
+from voicebot.errors import AudioFormatError, EngineError, ModelNotFoundError
+
+__all__ = ["AsrEngine", "AsrResult", "RecognizerStream", "Word", "grammar_key"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Audio goes to Kaldi in pieces of at most this length: Vosk reports one endpoint per
+# AcceptWaveform call, so a long buffer fed whole would merge utterances.
+_CHUNK_S = 0.2
+# Idle recognisers are kept per (rate, grammar), up to pool_size each, for at most this many
+# distinct keys: a call script uses a handful of grammars, each reused on every call.
+_MAX_POOL_KEYS = 16
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start_s: float  # seconds from the stream start
+    end_s: float  # seconds from the stream start
+    conf: float  # Vosk's word posterior, 0..1
+
+
+@dataclass(frozen=True)
+class AsrResult:
+    kind: Literal["partial", "final"]
+    text: str  # words joined by spaces; "" when nothing was recognised
+    words: tuple[Word, ...] = ()  # finals only; partials carry text alone
+
+
+def grammar_key(words: Sequence[str] | None) -> str | None:
+    """The Vosk grammar string for ``words`` (None = free-form). Phrases may hold spaces."""
+    if words is None:
+        return None
+    if isinstance(words, str):
+        raise TypeError("grammar must be a list of phrases, not a string")
+    phrases = [w.strip() for w in words]
+    if not phrases or not all(phrases):
+        raise ValueError(f"grammar needs at least one non-empty phrase, got {list(words)!r}")
+    return json.dumps(phrases, ensure_ascii=False)
+
+
+class _Slot:
+    """One pooled Kaldi recogniser at a fixed rate, with its current grammar."""
+
+    def __init__(self, rec: vosk.KaldiRecognizer, rate_hz: int, grammar: str | None) -> None:
+        self.rec = rec
+        self.rate_hz = rate_hz
+        self.grammar = grammar
+        self.fed_samples = 0  # every sample ever fed: Vosk's time base (see module doc)
+
+
+class AsrEngine:
+    """Loads one ``vosk.Model`` and hands out ``RecognizerStream``s.
+
+    ``workers`` bounds the decode thread pool (0 = one per CPU core); ``pool_size`` is how
+    many idle recognisers are kept warm per (rate, grammar) (free-form ones cost ~60 ms of
+    CPU to create, grammar ones well under 1 ms). ``pool_size`` free-form ones are created
+    up front for each of ``warm_rates_hz`` (None = the model's rate, plus 8000 Hz when Kaldi
+    decodes telephone audio directly). Raises ``EngineError`` if Vosk cannot load the model.
+    """
+
+    def __init__(
+        self,
+        model: ResolvedModel,
+        workers: int = 0,
+        pool_size: int = 4,
+        warm_rates_hz: Sequence[int] | None = None,
+    ) -> None:
+        if workers < 0 or pool_size < 0:
+            raise ValueError("workers and pool_size must be >= 0")
+        if not model.path.is_dir():
+            raise ModelNotFoundError(f"Vosk model directory {model.path} does not exist; see models/README.md")
+        vosk.SetLogLevel(-1)
+        try:
+            self._vosk_model = vosk.Model(str(model.path))
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+            raise EngineError(f"Vosk could not load the model in {model.path}: {exc}") from exc
+        self.model = model
+        self.pool_size = pool_size
+        self.workers = workers or os.cpu_count() or 1
+        self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
+        self.has_set_grammar = hasattr(vosk.KaldiRecognizer, "SetGrammar")
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[int, str | None], list[_Slot]] = {}
+        self._oov_checked: set[str] = set()
+        if warm_rates_hz is None:
+            warm_rates_hz = [model.sample_rate_hz]
+            if model.allow_upsample and model.sample_rate_hz > 8000:
+                warm_rates_hz.append(8000)  # telephone calls, which Kaldi decodes at 8 kHz
+        for rate_hz in warm_rates_hz:
+            for _ in range(pool_size):
+                self._release(self._create(self._decode_rate(rate_hz), None))
+
+    # -- public API ---------------------------------------------------------------------
+
+    def _decode_rate(self, rate_hz: int) -> int:
+        """The rate Kaldi is fed for input at ``rate_hz`` (see RecognizerStream)."""
+        model_hz = self.model.sample_rate_hz
+        if rate_hz > model_hz or (rate_hz < model_hz and not self.model.allow_upsample):
+            return model_hz
+        return rate_hz
+
+    def new_stream(self, rate_hz: int, grammar: Sequence[str] | None = None) -> RecognizerStream:
+        """A stream for s16le mono audio at ``rate_hz``. Cheap: no Kaldi work happens until
+        the first ``accept`` (which runs in the executor)."""
+        if rate_hz <= 0:
+            raise AudioFormatError(f"rate_hz must be positive, got {rate_hz}")
+        return RecognizerStream(self, rate_hz, grammar_key(grammar))
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run the blocking ``fn(*args)`` on the decode executor."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
+
+    def transcribe_pcm(
+        self, pcm: npt.NDArray[np.int16] | bytes, rate_hz: int, grammar: Sequence[str] | None = None
+    ) -> AsrResult:
+        """Decode a whole mono buffer (blocking). Returns one final whose words cover every
+        utterance, times in seconds from the buffer start."""
+        samples = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, (bytes, bytearray)) else np.asarray(pcm)
+        if samples.dtype != np.int16 or samples.ndim != 1:
+            raise AudioFormatError(f"transcribe_pcm needs mono int16 samples, got {samples.dtype} {samples.shape}")
+        data = samples.astype("<i2", copy=False).tobytes()
+        step = max(2, int(rate_hz * _CHUNK_S) * 2)
+        stream = self.new_stream(rate_hz, grammar)
+        try:
+            finals = [r for i in range(0, len(data), step) for r in stream.accept(data[i : i + step]) if r.kind == "final"]
+            finals.append(stream.finish())
+        finally:
+            stream.close()
+        words = tuple(w for r in finals for w in r.words)
+        return AsrResult("final", " ".join(r.text for r in finals if r.text), words)
+
+    def close(self) -> None:
+        """Stop the executor (waiting for running decodes) and drop the idle recognisers."""
+        self.executor.shutdown(wait=True)
+        with self._lock:
+            self._idle.clear()
+
+    def __enter__(self) -> AsrEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- pool ----------------------------------------------------------------------------
+
+    def _create(self, rate_hz: int, grammar: str | None) -> _Slot:
+        try:
+            if grammar is None:
+                rec = vosk.KaldiRecognizer(self._vosk_model, rate_hz)
+            else:
+                self._warn_oov(grammar)
+                rec = vosk.KaldiRecognizer(self._vosk_model, rate_hz, grammar)
+        except Exception as exc:
+            raise EngineError(f"Vosk could not create a recogniser at {rate_hz} Hz: {exc}") from exc
+        rec.SetWords(True)
+        return _Slot(rec, rate_hz, grammar)
+
+    def _acquire(self, rate_hz: int, grammar: str | None) -> _Slot:
+        """An idle recogniser for (rate, grammar): an exact match, else (when Vosk has
+        SetGrammar and we want free-form) a re-grammared idle one, else a new one."""
+        with self._lock:
+            exact = self._idle.get((rate_hz, grammar))
+            if exact:
+                return exact.pop()
+            donor: _Slot | None = None
+            if grammar is None and self.has_set_grammar:
+                for (rate, _), slots in self._idle.items():
+                    if rate == rate_hz and slots:
+                        donor = slots.pop()
+                        break
+        if donor is not None:
+            self._set_grammar(donor, None)
+            return donor
+        return self._create(rate_hz, grammar)
+
+    def _release(self, slot: _Slot) -> None:
+        slot.rec.Reset()
+        key = (slot.rate_hz, slot.grammar)
+        with self._lock:
+            slots = self._idle.pop(key, [])
+            self._idle[key] = slots  # dict order = least recently released key first
+            if len(slots) < self.pool_size:
+                slots.append(slot)
+            while len(self._idle) > _MAX_POOL_KEYS:
+                del self._idle[next(iter(self._idle))]
+
+    def _set_grammar(self, slot: _Slot, grammar: str | None) -> None:
+        """Switch an idle or just-finalised recogniser's grammar (Reset first: see module doc)."""
+        if grammar is not None:
+            self._warn_oov(grammar)
+        slot.rec.Reset()
+        slot.rec.SetGrammar(grammar if grammar is not None else "[]")
+        slot.grammar = grammar
+
+    def _warn_oov(self, grammar: str) -> None:
+        if grammar in self._oov_checked:
+            return
+        self._oov_checked.add(grammar)
+        tokens = {t for phrase in json.loads(grammar) for t in phrase.split()}
+        missing = sorted(t for t in tokens if self._vosk_model.vosk_model_find_word(t) < 0)
+        if missing:
+            log.warning("grammar words not in the model's vocabulary (Vosk ignores them): %s", missing)
+
+
+class RecognizerStream:
+    """Recognition of one continuous audio stream (one call leg). Blocking methods; see the
+    module doc. Word times are seconds from the first sample given to ``accept``."""
+
+    def __init__(self, engine: AsrEngine, rate_hz: int, grammar: str | None) -> None:
+        self._engine = engine
+        self.rate_hz = rate_hz
+        # Kaldi upsamples by itself when the model's mfcc.conf allows it (phone audio then
+        # stays 8 kHz end to end); otherwise we upsample. Higher rates we always convert
+        # ourselves: a model without --allow-downsample makes Kaldi abort the process.
+        self.decode_rate_hz = engine._decode_rate(rate_hz)
+        self._resampler = Resampler(rate_hz, self.decode_rate_hz) if self.decode_rate_hz != rate_hz else None
+        self._grammar = grammar
+        self._pending: tuple[str | None] | None = None  # grammar for the next utterance
+        self._slot: _Slot | None = None
+        self._fed = 0  # samples given to Kaldi in this stream, at decode_rate_hz
+        self._shift = 0  # add to a Vosk sample time to get a stream sample time
+        self._in_utterance = False
+        self._partial = ""
+        self._closed = False
+
+    def accept(self, pcm: bytes) -> list[AsrResult]:
+        """Feed s16le mono audio; return a partial when the partial text changed and a final
+        for each endpoint Vosk detected (finals with no words are not reported)."""
+        self._check_open()
+        if len(pcm) % 2:
+            raise AudioFormatError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if self._resampler is not None:
+            samples = self._resampler.process(samples.astype(np.int16))
+        return self._feed(samples.astype("<i2", copy=False).tobytes())
+
+    def finish(self) -> AsrResult:
+        """End the current utterance and return its final (possibly empty). The stream stays
+        usable; later word times keep counting from the stream start."""
+        self._check_open()
+        results: list[AsrResult] = []
+        if self._resampler is not None:
+            results += self._feed(self._resampler.flush().astype("<i2").tobytes())
+        slot = self._ensure_slot()
+        results.append(self._final(slot.rec.FinalResult()))
+        self._end_utterance()
+        finals = [r for r in results if r.kind == "final"]
+        return AsrResult("final", " ".join(r.text for r in finals if r.text), tuple(w for r in finals for w in r.words))
+
+    def set_grammar(self, words: Sequence[str] | None) -> None:
+        """Use ``words`` (None = free-form) from the next utterance on; applied at once when
+        no utterance is in progress."""
+        self._check_open()
+        self._pending = (grammar_key(words),)
+        if not self._in_utterance:
+            self._apply_pending()
+
+    def close(self) -> None:
+        """Return the recogniser to the engine's pool. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._engine._release(slot)
+
+    def __enter__(self) -> RecognizerStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineError("recogniser stream is closed")
+
+    def _ensure_slot(self) -> _Slot:
+        if self._slot is None:
+            slot = self._engine._acquire(self.decode_rate_hz, self._grammar)
+            self._shift = self._fed - slot.fed_samples
+            self._slot = slot
+        return self._slot
+
+    def _feed(self, data: bytes) -> list[AsrResult]:
+        out: list[AsrResult] = []
+        if not data:
+            return out
+        slot = self._ensure_slot()
+        step = max(2, int(self.decode_rate_hz * _CHUNK_S) * 2)
+        for i in range(0, len(data), step):
+            chunk = data[i : i + step]
+            try:
+                endpoint = slot.rec.AcceptWaveform(chunk)
+            except Exception as exc:
+                raise EngineError(f"Vosk failed to decode audio: {exc}") from exc
+            n = len(chunk) // 2
+            slot.fed_samples += n
+            self._fed += n
+            self._in_utterance = True
+            if endpoint:
+                final = self._final(slot.rec.Result())
+                self._end_utterance()
+                slot = self._ensure_slot()
+                if final.text:
+                    out.append(final)
+            else:
+                partial = json.loads(slot.rec.PartialResult()).get("partial", "")
+                if partial and partial != self._partial:
+                    out.append(AsrResult("partial", partial))
+                self._partial = partial
+        return out
+
+    def _final(self, raw: str) -> AsrResult:
+        obj = json.loads(raw)
+        rate = float(self.decode_rate_hz)
+        shift_s = self._shift / rate
+        words = tuple(
+            Word(w["word"], round(w["start"] + shift_s, 3), round(w["end"] + shift_s, 3), float(w.get("conf", 1.0)))
+            for w in obj.get("result", ())
+        )
+        text = obj.get("text", "") or " ".join(w.word for w in words)
+        return AsrResult("final", text, words)
+
+    def _end_utterance(self) -> None:
+        self._in_utterance = False
+        self._partial = ""
+        self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        if self._pending is None:
+            return
+        (grammar,) = self._pending
+        self._pending = None
+        if grammar == self._grammar:
+            return
+        self._grammar = grammar
+        slot = self._slot
+        if slot is None:
+            return
+        if self._engine.has_set_grammar:
+            self._engine._set_grammar(slot, grammar)
+        else:
+            self._slot = None
+            self._engine._release(slot)
