@@ -25,6 +25,10 @@ FILES = [
     SHARED_DATA / "agent_dev_en.jsonl",
     OWN_DATA / "en_caller.jsonl",
     OWN_DATA / "en_agent.jsonl",
+    SHARED_DATA / "nlu_dev_zh.jsonl",
+    SHARED_DATA / "agent_dev_zh.jsonl",
+    OWN_DATA / "zh_caller.jsonl",
+    OWN_DATA / "zh_agent.jsonl",
 ]
 
 

@@ -1,0 +1,65 @@
+"""Mandarin number and date parsing (voicebot.nlu.zh_numbers, voicebot.nlu.zh_dates)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from voicebot.nlu.zh import normalise
+from voicebot.nlu.zh_dates import find_date
+from voicebot.nlu.zh_numbers import find_amount, parse_number
+
+TODAY = date(2026, 11, 28)  # a Saturday, as in the labelled data
+
+
+@pytest.mark.parametrize(("run", "value"), [
+    ("两千五", 2500), ("一万二", 12000), ("三百五十", 350), ("三百五", 350), ("五百", 500),
+    ("3000", 3000), ("1万", 10000), ("1万2", 12000), ("一千零五十", 1050), ("十五", 15),
+    ("二十", 20), ("两万五千五百", 25500), ("一万五", 15000), ("十万", 100000), ("3千", 3000),
+])
+def test_parse_number(run: str, value: float) -> None:
+    assert parse_number(run) == value
+
+
+@pytest.mark.parametrize("run", ["五六百", "一二三四"])
+def test_parse_number_rejects_ranges_and_digit_strings(run: str) -> None:
+    with pytest.raises(ValueError):
+        parse_number(run)
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("后天 还 你们 两千五", 2500), ("月底 前 还 一万二", 12000), ("周五 还 三百五十 块", 350),
+    ("下 周五 还 五百 元", 500), ("十五号 还 3000块", 3000), ("月底 我 把 1万 还 了", 10000),
+    ("我 先 还 一半", None), ("16号 我 发 工资 先 打 6000", 6000), ("欠 你们 三千 我 先 还 一千", 1000),
+    ("我 二十号 还 两千 左右", None), ("晚上 8点 以后 打", None), ("分 六 期", None),
+    ("一万 块 我 拿 不 出 来 先 还 两千", 2000), ("电话 13812345678", None),
+])
+def test_find_amount(text: str, amount: float | None) -> None:
+    assert find_amount(normalise(text)) == amount
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("明天", "2026-11-29"), ("后天", "2026-11-30"), ("大后天", "2026-12-01"),
+    ("周五", "2026-12-04"), ("下周五", "2026-12-04"), ("礼拜五", "2026-12-04"),
+    ("星期五", "2026-12-04"), ("礼拜 武", "2026-12-04"), ("这周日", "2026-11-29"),
+    ("周一", "2026-11-30"), ("下 礼拜三", "2026-12-02"), ("周 二", "2026-12-01"),
+    ("十五号", "2026-12-15"), ("月底", "2026-11-30"), ("下个月十号", "2026-12-10"),
+    ("三天后", "2026-12-01"), ("两周后", "2026-12-12"), ("最晚周五", "2026-12-04"),
+    ("月底前", "2026-11-30"), ("四天 以后", "2026-12-02"), ("今天 晚上", "2026-11-28"),
+    ("12月10号", "2026-12-10"), ("1月3号", "2027-01-03"), ("新年 第一 天", "2027-01-01"),
+    ("下周", None), ("发工资的时候", None), ("过几天", None), ("二十号左右", None),
+    ("下个月二十号左右", None), ("下周 一定 还", None), ("年前", None), ("周末", None),
+])
+def test_find_date_future(text: str, iso: str | None) -> None:
+    got = find_date(normalise(text), TODAY)
+    assert (got.isoformat() if got else None) == iso
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("前天", "2026-11-26"), ("昨天", "2026-11-27"), ("上周三", "2026-11-18"),
+    ("礼拜三", "2026-11-25"), ("二十六号", "2026-11-26"), ("27号", "2026-11-27"),
+    ("刚才", "2026-11-28"),
+])
+def test_find_date_past(text: str, iso: str) -> None:
+    got = find_date(normalise(text), TODAY, past=True)
+    assert got is not None and got.isoformat() == iso
