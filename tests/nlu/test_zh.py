@@ -88,8 +88,9 @@ CALLER_TARGETS = {"macro_f1": 0.90, "distress_recall": 0.97, "critical_recall": 
                   "critical_precision": 0.8, "amount_exact": 0.93, "date_exact": 0.93}
 
 
-@pytest.mark.parametrize("path", [SHARED / "nlu_dev_zh.jsonl", OWN / "zh_caller.jsonl"],
-                         ids=["dev", "own"])
+@pytest.mark.parametrize("path", [SHARED / "nlu_dev_zh.jsonl", OWN / "zh_caller.jsonl",
+                                  OWN / "zh_blind_caller.jsonl"],
+                         ids=["dev", "own", "blind"])
 def test_caller_targets(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not present")
@@ -98,11 +99,27 @@ def test_caller_targets(path: Path) -> None:
         assert scores[figure] >= floor, (figure, scores[figure])
 
 
-@pytest.mark.parametrize("path", [SHARED / "agent_dev_zh.jsonl", OWN / "zh_agent.jsonl"],
-                         ids=["dev", "own"])
+@pytest.mark.parametrize("path", [SHARED / "agent_dev_zh.jsonl", OWN / "zh_agent.jsonl",
+                                  OWN / "zh_blind_agent.jsonl", OWN / "zh_blind2_agent.jsonl"],
+                         ids=["dev", "own", "blind", "blind2"])
 def test_agent_targets(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} not present")
     scores = score_lines(load_jsonl(path))["agent"]
     assert scores["macro_f1"] >= 0.85
     assert scores["compliant_flagged"] <= 0.05
+
+
+# zh_blind2_caller.jsonl was written after the tuning on zh_blind_caller.jsonl and never tuned
+# against: it is the honest estimate on unseen speech. It is BELOW the caller targets (indirect
+# self-harm hints and distress wording still generalise poorly), so these are regression floors
+# at what it actually scored (macro-F1 0.818, distress recall 0.646, critical recall 0.50), not
+# the targets. Raise them only together with a fresh unseen set.
+BLIND2_FLOORS = {"macro_f1": 0.81, "distress_recall": 0.64, "critical_recall": 0.5,
+                 "critical_precision": 0.8, "amount_exact": 0.93, "date_exact": 0.93}
+
+
+def test_blind2_caller_floors() -> None:
+    scores = score_lines(load_jsonl(OWN / "zh_blind2_caller.jsonl"))["caller"]
+    for figure, floor in BLIND2_FLOORS.items():
+        assert scores[figure] >= floor, (figure, scores[figure])

@@ -30,7 +30,7 @@ from voicebot.nlu.zh_numbers import find_amount
 DATA_DIR = Path(__file__).parent / "data" / "zh"
 _PUNCT_RE = re.compile(r"[\s,，.。?？!！、;；:：\"“”'‘’()（）…~～\-—]+")
 _PARTICLES_RE = re.compile(r"(?:的|呀|啊|呢|吧|嘞|哈|哦|了|啦|嘛|么)+$")
-_LEAD_FILLERS_RE = re.compile(r"^(?:(?:那个|呃|哎|喂|啊|哦|额)\s)+")
+_LEAD_FILLERS_RE = re.compile(r"^(?:(?:那个|呃|哎|喂|啊|哦|额|嗯|就是)\s)+")
 _QUESTION_END_RE = re.compile(r"(?:吗|么|不|没|呢)$")
 _BLOCK_REACH = 5  # characters before a match in which a block pattern cancels it
 _PAY_INTENTS = frozenset({"promise_to_pay", "already_paid", "payment_plan"})
@@ -49,6 +49,7 @@ class _CallerLexicon:
     blocks: dict[str, re.Pattern[str]]
     relative_event: re.Pattern[str]
     future_cue: re.Pattern[str]
+    past_cue: re.Pattern[str]
     plan_request: re.Pattern[str]
     critical: re.Pattern[str]
     idioms: re.Pattern[str]
@@ -58,6 +59,8 @@ class _CallerLexicon:
 class _AgentLexicon:
     flags: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...]
     addressee_owes: re.Pattern[str]
+    third_party_addressee: re.Pattern[str]
+    debt_word: re.Pattern[str]
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str]:
@@ -94,6 +97,7 @@ def _caller_lexicon() -> _CallerLexicon:
         # The last wrong_party pattern is the "relative reports an event" family.
         relative_event=re.compile(intents["wrong_party"][-1]),
         future_cue=re.compile(intents["future_cue"]),
+        past_cue=re.compile(intents["past_cue"]),
         plan_request=re.compile(intents["plan_request"]),
         critical=_alternation(data["critical"]["patterns"]),
         idioms=re.compile(data["critical"]["idioms"]),
@@ -108,7 +112,9 @@ def _agent_lexicon() -> _AgentLexicon:
     for flag in AGENT_FLAGS:
         allow = data["allow"].get(flag, "")
         flags.append((flag, _alternation(data["flags"][flag]), re.compile(allow) if allow else None))
-    return _AgentLexicon(flags=tuple(flags), addressee_owes=re.compile(data["addressee_owes"]))
+    return _AgentLexicon(flags=tuple(flags), addressee_owes=re.compile(data["addressee_owes"]),
+                         third_party_addressee=re.compile(data["third_party_addressee"]),
+                         debt_word=re.compile(data["debt_word"]))
 
 
 def normalise(text: str) -> str:
@@ -165,8 +171,17 @@ def understand(text: str, today: date) -> Understanding:
         intents.add("distress")
     if "wrong_party" in intents and lex.relative_event.search(norm) and not critical:
         intents.discard("distress")
-    if {"already_paid", "promise_to_pay"} <= intents and not lex.future_cue.search(norm):
-        intents.discard("promise_to_pay")
+    if {"already_paid", "promise_to_pay"} <= intents:
+        if not lex.future_cue.search(norm):
+            intents.discard("promise_to_pay")
+        elif not lex.past_cue.search(norm):
+            intents.discard("already_paid")  # 月底我把八千都还了: a future day, not a payment made
+    if {"refuse", "payment_plan"} <= intents and not lex.plan_request.search(norm):
+        intents.discard("payment_plan")  # 没钱不还: a refusal, not a request for a plan
+    if "dispute" in intents and lex.blocks["ask_info"].search(norm):
+        intents.discard("ask_info")  # 罚息是怎么来的我不同意: an objection, not a question
+    if "wrong_party" in intents:
+        intents.discard("ask_info")  # 我是她妈有啥事: a third party, not the borrower asking
     if "refuse" in intents and "promise_to_pay" in intents and "payment_plan" not in intents:
         intents.discard("promise_to_pay")
     if ({"payment_plan", "promise_to_pay"} <= intents and lex.plan_request.search(norm)
@@ -180,9 +195,13 @@ def understand(text: str, today: date) -> Understanding:
         short.discard("affirm" if "ask_info" in intents else "deny")
         if critical or "refuse" in intents:
             short.discard("deny")
+        if critical:
+            short.discard("affirm")  # 我就是家里的累赘: a statement about oneself, not a yes
     intents |= short
     if "affirm" in intents and "deny" in intents:
         intents.discard("affirm")
+    if "wrong_party" in intents:
+        intents.discard("deny")  # 不是他本人我是他弟弟: the 'no' is the wrong-party report
     if not intents:
         intents.add("none")
     amount = find_amount(norm) if intents & _PAY_INTENTS else None
@@ -208,6 +227,12 @@ def agent_flags(text: str) -> tuple[str, ...]:
     for flag, pattern, allow in lex.flags:
         if pattern.search(norm) and not (allow is not None and allow.search(norm)):
             found.append(flag)
+    if ("third_party_disclosure" not in found and lex.third_party_addressee.search(norm)
+            and lex.debt_word.search(norm)):
+        tpd_allow = dict((f, a) for f, _, a in lex.flags)["third_party_disclosure"]
+        if tpd_allow is None or not tpd_allow.search(norm):
+            found.append("third_party_disclosure")
+            found.sort(key=AGENT_FLAGS.index)
     if "third_party_disclosure" in found and "threat" in found and lex.addressee_owes.search(norm):
         # 你欠我们钱 ... 我告诉你老婆: the listener is the borrower, so telling family is
         # the threat, not a disclosure to a third party.
