@@ -124,3 +124,76 @@ def test_cli_round_trip() -> None:
     agent = subprocess.run([sys.executable, "-m", "voicebot", "nlu", "--agent", "--lang", "en"],
                            input="you clown\n", capture_output=True, text=True, cwd=REPO, timeout=60)
     assert json.loads(agent.stdout) == {"text": "you clown", "flags": ["abuse"]}
+
+
+# Blind sets: written to the shared/data README conventions without looking at the rules,
+# scored before tuning (figures in the helper report). Set 1 drove the first round of general
+# fixes, sets 2-4 were each written fresh and scored frozen before the next round, so the later
+# ones are the better estimate of unseen performance. Here they guard against regressions.
+BLIND = Path(__file__).resolve().parent / "data"
+CALLER_TARGETS = {"macro_f1": 0.90, "distress_recall": 0.97, "critical_recall": 1.0,
+                  "critical_precision": 0.8, "amount_exact": 0.93, "date_exact": 0.93}
+
+
+@pytest.mark.parametrize("name", ["en_blind_caller", "en_blind2_caller", "en_blind3_caller", "en_blind4_caller"])
+def test_blind_caller_targets(name: str) -> None:
+    from voicebot.nlu.scoring import score_file
+    scores = score_file(BLIND / f"{name}.jsonl")["caller"]
+    assert scores["lines"] >= 60
+    for figure, target in CALLER_TARGETS.items():
+        assert scores[figure] is None or scores[figure] >= target, (figure, scores[figure], scores["mistakes"][:5])
+
+
+@pytest.mark.parametrize("name", ["en_blind_agent", "en_blind2_agent", "en_blind3_agent", "en_blind4_agent"])
+def test_blind_agent_targets(name: str) -> None:
+    from voicebot.nlu.scoring import score_file
+    scores = score_file(BLIND / f"{name}.jsonl")["agent"]
+    assert scores["lines"] >= 20
+    assert scores["macro_f1"] >= 0.85, scores["mistakes"][:5]
+    assert scores["compliant_flagged"] <= 0.05, scores["mistakes"][:5]
+
+
+@pytest.mark.parametrize("text, intents, amount, day", [
+    ("two fifty on the tenth", {"promise_to_pay"}, 250.0, "2026-12-10"),  # bare amount + day
+    ("i can only manage twenty a week", {"payment_plan"}, 20.0, None),  # instalment offer, no promise
+    ("don't ring me again", {"cease_contact"}, None, None),  # ban, not a callback
+    ("this is his wife he's at work right now", {"wrong_party"}, None, None),
+    ("no that's not right", {"deny"}, None, None),
+    ("i'll send three hundred on wednesday the ninth", {"promise_to_pay"}, 300.0, "2026-12-09"),
+    ("i'll pay a thousand two hundred on saturday week", {"promise_to_pay"}, 1200.0, "2026-12-12"),
+    ("would you accept a hundred a month until it's paid off", {"payment_plan"}, 100.0, None),
+    ("ill pay it tomorrow", {"promise_to_pay"}, None, "2026-11-29"),
+    ("my son's in hospital he can't talk", {"wrong_party"}, None, None),
+    ("you're killing me with these calls stop ringing", {"cease_contact"}, None, None),
+])
+def test_general_rules(text: str, intents: set[str], amount: float | None, day: str | None) -> None:
+    got = understand(text, "en", TODAY)
+    assert (set(got.intents), got.amount, got.date.isoformat() if got.date else None) == (intents, amount, day)
+    assert not got.critical
+
+
+@pytest.mark.parametrize("text", [
+    "i won't be around by the time that's due", "i've been stockpiling my medication",
+    "nobody would miss me if i was dead", "i'm thinking of ending it tonight",
+])
+def test_indirect_self_harm_is_critical(text: str) -> None:
+    got = understand(text, "en", TODAY)
+    assert got.critical and "distress" in got.intents
+
+
+@pytest.mark.parametrize("text, flags", [
+    ("can you tell your husband his loan is three months overdue", ("third_party_disclosure",)),
+    ("this message is from the county court bailiff service", ("false_representation",)),
+    ("okay i'll leave you my name it's dan and the number is oh one six one four nine six zero", ()),
+    ("expect a visit from our guys", ("threat",)),
+])
+def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
+    assert agent_flags(text, "en") == flags
+
+
+@pytest.mark.parametrize("text", [
+    "i have to take my tablets now call me later", "i am going to jump on a call", "my boss will kill me",
+    "i want to end this call", "what is the point of calling me every day", "you're killing me with these calls",
+])
+def test_everyday_wording_is_not_critical(text: str) -> None:
+    assert not understand(text, "en", TODAY).critical

@@ -45,6 +45,7 @@ _PHRASES = re.compile(
     r"|\bin a (?P<unit1>" + _alternation(list(_UNIT_DAYS)) + r")\b"
     r"|\b(?P<mod>last |this |next |this coming |coming )?(?P<wd>" + _alternation(list(_WEEKDAY_INDEX)) + r")\b"
 )
+_WEEKDAY_ONLY = re.compile(r"(?:on )?(?:" + _alternation(list(_WEEKDAY_INDEX)) + r")")
 _QTY = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
         "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
@@ -169,7 +170,11 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
             hits.append((m.start(), m.end(), today + timedelta(days=sign * days), False))
         elif m.group("wd"):
             index = _WEEKDAY_INDEX[m.group("wd")]
-            hits.append((m.start(), m.end(), _weekday(today, index, past, m.group("mod") or ""), False))
+            day = _weekday(today, index, past, m.group("mod") or "")
+            # "saturday week" (British): a week after the coming Saturday.
+            if not past and text[m.end():].startswith(" week") and not text[m.end():].startswith(" weeks"):
+                day += timedelta(days=7)
+            hits.append((m.start(), m.end(), day, False))
     if not hits:
         return None
     hits.sort()
@@ -183,6 +188,10 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
             day = None
         resolved.append((start, end, day, weak))
     strong = [h for h in resolved if not h[3]] or resolved
+    # "wednesday the ninth": the day of the month names the date, the weekday only labels it.
+    if len(strong) > 1 and text[strong[0][1]:strong[1][0]].strip() in ("the", "") \
+            and _WEEKDAY_ONLY.fullmatch(text[strong[0][0]:strong[0][1]]):
+        strong = strong[1:]
     first = strong[0]
     if len(strong) > 1 and first[2] is not None:
         between = text[first[1]:strong[1][0]].split()

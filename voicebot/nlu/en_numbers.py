@@ -123,6 +123,11 @@ def _parse_at(tokens: list[str], i: int) -> NumberSpan | None:
     if match:
         return NumberSpan(i, i + 1, float(match.group(1)), ordinal=True)
     if word in ("a", "an") and i + 1 < n and tokens[i + 1] in ("grand", "thousand", "k"):
+        # "a thousand two hundred" / "a thousand and fifty" continue like "one thousand ...".
+        k = i + 3 if i + 2 < n and tokens[i + 2] == "and" else i + 2
+        more = _group(tokens, k) if tokens[i + 1] == "thousand" and k < n else None
+        if more is not None:
+            return NumberSpan(i, more[1], 1000.0 + more[0])
         return NumberSpan(i, i + 2, 1000.0)
     if word in ("a", "an") and i + 1 < n and tokens[i + 1] in _QUANTIFIERS:
         j = i + 2 + (i + 2 < n and tokens[i + 2] == "of")
