@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # First pass: find the command; second pass: parse with that command's own arguments.
-    known, _ = parser.parse_known_args(argv)
+    # Help for a command needs that command's arguments, which are added after this pass.
+    first_pass = argv
+    if any(a in ("-h", "--help") for a in argv) and any(a in COMMANDS for a in argv):
+        first_pass = [a for a in argv if a not in ("-h", "--help")]
+    known, _ = parser.parse_known_args(first_pass)
     module = importlib.import_module(known._module)
     sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     getattr(module, f"{known._prefix}_arguments")(sub_action.choices[known.command])

@@ -1,0 +1,166 @@
+"""``voicebot serve``: websocket call routes, HTTP routes and the AudioSocket TCP port.
+
+One host:port serves every websocket route (by path) and plain HTTP (healthz, metrics,
+dashboard, softphone page); AudioSocket has its own TCP port. Each connection is one call,
+handled by ``voicebot.server.calls``; a failure there ends that call, never the server.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from voicebot.config import Config
+from voicebot.server import calls, http
+from voicebot.server.runtime import Runtime
+
+log = logging.getLogger("voicebot.server")
+
+# Subprotocols we echo when the peer offers them (never pick one it did not offer).
+SUBPROTOCOLS = ("audio.drachtio.org", "audio.jambonz.org", "media", "ws")
+
+
+@dataclass
+class Listening:
+    ws_port: int
+    audiosocket_port: int
+    server: Server
+    tcp: asyncio.Server | None
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
+    for p in offered:
+        if p in SUBPROTOCOLS:
+            return p
+    return None
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    if not (config.server.tls_cert and config.server.tls_key):
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(config.server.tls_cert, config.server.tls_key)
+    return ctx
+
+
+async def start(runtime: Runtime) -> Listening:
+    """Start every listener; return the bound ports (useful with port 0)."""
+    cfg = runtime.config.server
+    tls = tls_context(runtime.config)
+
+    async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        return await http.process_request(runtime, connection, request)
+
+    server = await serve(
+        lambda ws: calls.websocket_handler(runtime, ws),
+        cfg.host,
+        cfg.port,
+        process_request=process_request,
+        select_subprotocol=_select_subprotocol,
+        max_size=cfg.max_message_bytes,
+        ping_interval=cfg.ping_interval_s or None,
+        ssl=tls,
+        compression="deflate",
+        server_header="voicebot",
+    )
+    ws_port = server.sockets[0].getsockname()[1] if cfg.port == 0 else cfg.port
+    tcp = await asyncio.start_server(
+        lambda r, w: calls.audiosocket_handler(runtime, r, w), cfg.host, cfg.audiosocket_port
+    )
+    as_port = tcp.sockets[0].getsockname()[1]
+    log.info("listening on %s://%s:%d (websocket + HTTP), AudioSocket tcp %s:%d",
+             "wss" if tls else "ws", cfg.host, ws_port, cfg.host, as_port)
+    return Listening(ws_port, as_port, server, tcp)
+
+
+async def stop(runtime: Runtime, listening: Listening, drain_timeout_s: float) -> None:
+    """Stop accepting calls, let active ones finish up to the timeout, then end them."""
+    listening.server.close(close_connections=False)
+    if listening.tcp is not None:
+        listening.tcp.close()
+    deadline = asyncio.get_running_loop().time() + drain_timeout_s
+    while runtime.sessions and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    for s in list(runtime.sessions.values()):
+        s.end("server_shutdown")
+    while runtime.sessions and asyncio.get_running_loop().time() < deadline + 5:
+        await asyncio.sleep(0.05)
+    listening.server.close()
+    await listening.server.wait_closed()
+
+
+def build_runtime(config: Config, model_spec: str | None = None) -> Runtime:
+    """Resolve the model, load it once, pick language and script; log the choices."""
+    from voicebot.asr.engine import AsrEngine
+    from voicebot.asr.models import resolve_model
+
+    model = resolve_model(model_spec if model_spec is not None else config.asr.model,
+                          Path(config.asr.models_dir), config.asr.allow_download)
+    lang = config.dialogue.lang or (model.lang if model.lang in ("en", "zh", "ko") else "en")
+    engine = AsrEngine(model, workers=config.asr.decode_workers)
+    runtime = Runtime(config, engine, lang, model_name=model.name)
+    script = runtime.script(lang)
+    log.info("model %s (%s, %d Hz, from %s at %s); language %s; script %s v%s",
+             model.name, model.lang, model.sample_rate_hz, model.source, model.path, lang,
+             getattr(script, "name", "?"), getattr(script, "version", "?"))
+    _open_store(runtime)
+    return runtime
+
+
+def _open_store(runtime: Runtime) -> None:
+    from voicebot.recording.store import open_store
+
+    runtime.config.state_path.mkdir(parents=True, exist_ok=True)
+    runtime.store = open_store(runtime.config.store_url)
+
+
+def serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="override server.host")
+    parser.add_argument("--port", type=int, help="override server.port")
+    parser.add_argument("--audiosocket-port", type=int, help="override server.audiosocket_port")
+    parser.add_argument("--model", help="override asr.model")
+    parser.add_argument("--no-warm", action="store_true", help="don't pre-render static prompts")
+    parser.add_argument("--ready-file", help="write 'ws_port audiosocket_port' here once listening")
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    config: Config = args.config
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                   ("audiosocket_port", args.audiosocket_port)) if v is not None}
+    if overrides:
+        config = dataclasses.replace(config, server=dataclasses.replace(config.server, **overrides))
+    runtime = build_runtime(config, args.model)
+    return asyncio.run(_serve(runtime, warm=not args.no_warm, ready_file=args.ready_file))
+
+
+async def _serve(runtime: Runtime, warm: bool, ready_file: str | None) -> int:
+    from voicebot.handoff import HandoffClient
+
+    runtime.handoff_client = HandoffClient(runtime.config)  # type: ignore[attr-defined]
+    if warm:
+        loop = asyncio.get_running_loop()
+        n = await loop.run_in_executor(runtime.tts_executor, runtime.warm_prompts, 8000)
+        log.info("static prompts ready (%d cached)", n)
+    listening = await start(runtime)
+    if ready_file:
+        Path(ready_file).write_text(f"{listening.ws_port} {listening.audiosocket_port}\n")
+    stop_event = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_event.set)
+    await stop_event.wait()
+    log.info("shutting down: draining %d active calls", len(runtime.sessions))
+    await stop(runtime, listening, runtime.config.server.drain_timeout_s)
+    log.info("stopped")
+    return 0

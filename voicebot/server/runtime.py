@@ -1,0 +1,205 @@
+"""What every call of one server process shares: the Vosk model, TTS caches, the call script,
+the store, the live feed and the metrics. Built once at startup from the config."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from voicebot.config import Config
+from voicebot.server.feed import LiveFeed
+from voicebot.server.metrics import Metrics
+
+if TYPE_CHECKING:
+    from voicebot.session import CallSession
+
+log = logging.getLogger("voicebot.server")
+
+LANG_OF_MODEL = {"en": "en", "zh": "zh", "ko": "ko"}
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Any  # voicebot.asr.engine.AsrEngine | None (None: text-only, e.g. some tests)
+    lang: str
+    model_name: str = ""
+    feed: LiveFeed = field(default_factory=LiveFeed)
+    metrics: Metrics = field(default_factory=Metrics)
+    store: Any = None
+    sessions: dict[str, "CallSession"] = field(default_factory=dict)
+    tts_executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="tts"))
+    _scripts: dict[str, Any] = field(default_factory=dict)
+    _caches: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _engines: dict[str, Any] = field(default_factory=dict)
+    _accounts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        m = self.metrics
+        m.describe("voicebot_calls_total", "counter", "calls started, by route")
+        m.describe("voicebot_frames_in_total", "counter", "inbound messages, by route")
+        m.describe("voicebot_frames_out_total", "counter", "outbound messages, by route")
+        m.describe("voicebot_errors_total", "counter", "errors, by kind")
+        m.describe("voicebot_decode_seconds_total", "counter", "wall seconds spent finishing utterances")
+        m.describe("voicebot_active_calls", "gauge", "active calls, by route")
+        m.describe("voicebot_decode_backlog", "gauge", "queued decode jobs, by call")
+        m.gauge("voicebot_active_calls", self._active_by_route)
+        m.gauge("voicebot_decode_backlog", self._backlog)
+        if self.config.dialogue.accounts_file:
+            self._accounts = json.loads(Path(self.config.dialogue.accounts_file).read_text())
+
+    # -- metrics gauges ---------------------------------------------------------------------
+    def _active_by_route(self) -> dict[tuple[tuple[str, str], ...], float]:
+        out: dict[tuple[tuple[str, str], ...], float] = {}
+        for s in list(self.sessions.values()):
+            key = (("route", s.route),)
+            out[key] = out.get(key, 0) + 1
+        return out or {(("route", "all"),): 0}
+
+    def _backlog(self) -> dict[tuple[tuple[str, str], ...], float]:
+        out: dict[tuple[tuple[str, str], ...], float] = {}
+        for s in list(self.sessions.values()):
+            out[(("call_id", s.call_id),)] = sum(li.queue.qsize() for li in s.listeners.values())
+        return out or {(("call_id", "none"),): 0}
+
+    # -- scripts, accounts, dialogue --------------------------------------------------------
+    def script(self, lang: str) -> Any:
+        if lang not in self._scripts:
+            from voicebot.dialogue import load_script, script_for
+
+            d = self.config.dialogue
+            if d.script and lang == self.lang:
+                self._scripts[lang] = load_script(Path(d.script))
+            else:
+                self._scripts[lang] = script_for(lang, Path(d.prompts_dir) if d.prompts_dir else None, d.profile)
+        return self._scripts[lang]
+
+    def account_for(self, params: Mapping[str, str], lang: str) -> Any:
+        from voicebot.dialogue import Account
+
+        data: dict[str, Any] = {}
+        acct_id = params.get("account_id") or params.get("account")
+        if acct_id and acct_id in self._accounts:
+            data.update(self._accounts[acct_id])
+        data.update({k: v for k, v in params.items() if v not in (None, "")})
+        if "name" not in data:
+            data = {**demo_account(lang), **data}
+        data.setdefault("lang", lang)
+        return Account.from_mapping(data)
+
+    def new_dialogue(self, account: Any, lang: str, today: date) -> Any:
+        from voicebot.dialogue import Dialogue
+
+        d = self.config.dialogue
+        return Dialogue(
+            self.script(lang), account, today,
+            min_promise_fraction=d.min_promise_fraction,
+            latest_promise_days=d.latest_promise_days,
+            max_no_match=self.config.handoff.max_no_match,
+        )
+
+    # -- speech ------------------------------------------------------------------------------
+    def tts_engine(self, lang: str) -> Any:
+        if lang not in self._engines:
+            from voicebot.tts.factory import make_engine
+
+            vc = getattr(self.config.tts, lang)
+            self._engines[lang] = make_engine(lang, vc.engine, vc.voice, vc.rate_wpm)
+        return self._engines[lang]
+
+    def prompt_cache(self, lang: str, rate_hz: int) -> Any:
+        key = (lang, rate_hz)
+        if key not in self._caches:
+            from voicebot.tts.cache import PromptCache
+
+            self._caches[key] = PromptCache(self.config.tts_cache_path, self.tts_engine(lang), rate_hz)
+        return self._caches[key]
+
+    def segment_audio(self, lang: str, segments: Any, rate_hz: int) -> Iterator[Any]:
+        """Rendered audio for ``segments`` piece by piece (blocking: step it in an executor),
+        so a cached opening can play while a dynamic part is still being rendered."""
+        return iter(self.prompt_cache(lang, rate_hz).iter_segments(list(segments)))
+
+    def warm_prompts(self, rate_hz: int = 8000) -> int:
+        """Render every static segment of the active script once (startup), return how many."""
+        script = self.script(self.lang)
+        texts = sorted({seg for seg in script.static_segments()})
+        cache = self.prompt_cache(self.lang, rate_hz)
+        cache.warm(texts)
+        return len(texts)
+
+    # -- recording ---------------------------------------------------------------------------
+    def open_recorder(self, session: "CallSession") -> Any:
+        from voicebot.compliance.redact import mask_account
+        from voicebot.recording.recorder import Recorder
+
+        channels = tuple(session.started.channels) + ("bot",)
+        script = self.script(session.lang) if session.dialogue is not None or not session.assist else None
+        meta = {
+            "call_id": session.call_id,
+            "account_id": mask_account(str(getattr(session.account, "account_id", "") or "")),
+            "route": session.route,
+            "peer": session.started.peer,
+            "lang": session.lang,
+            "model": self.model_name,
+            "script": getattr(script, "name", "") if script is not None else "",
+            "script_version": getattr(script, "version", "") if script is not None else "",
+            "config_hash": self.config.digest(),
+            "assist": session.assist,
+            "started_at_unix": time.time(),
+        }
+        try:
+            return Recorder(self.config.sessions_path, session.call_id, session.rate_hz, channels, meta)
+        except Exception as exc:  # recording must never stop a call from being served
+            log.error("call %s: recorder failed to open: %s", session.call_id, exc)
+            self.metrics.inc("voicebot_errors_total", kind="recorder")
+            return None
+
+    def close_recorder(self, session: "CallSession", outcome: dict[str, Any]) -> None:
+        rec = session.recorder
+        try:
+            rec.close(outcome)
+        except Exception as exc:
+            log.error("call %s: recorder failed to close: %s", session.call_id, exc)
+            return
+        if self.store is not None:
+            try:
+                from voicebot.recording.format import read_session
+
+                self.store.record_call(read_session(self.config.sessions_path / session.call_id))
+            except Exception as exc:
+                log.error("call %s: indexing failed: %s", session.call_id, exc)
+                self.metrics.inc("voicebot_errors_total", kind="store")
+
+    # -- hand-off ----------------------------------------------------------------------------
+    async def hand_off(self, session: "CallSession", transfer: Any) -> None:
+        """Out-of-band transfer actions (webhook, REST). The in-band part is the adapter's."""
+        handoff = getattr(self, "handoff_client", None)
+        if handoff is not None:
+            await handoff.transfer(session, transfer)
+
+
+def demo_account(lang: str) -> dict[str, Any]:
+    """The built-in demo account used when a call brings no account data (softphone, demos)."""
+    base = {
+        "account_id": "DEMO-0001",
+        "amount_due": 250.0,
+        "due_date": "2026-11-20",
+        "timezone": "UTC",
+        "phone": "+15550100",
+        "callback_number": "555 0100",
+    }
+    per_lang = {
+        "en": {"name": "Alex Morgan", "lender": "Acme Credit", "currency": "USD"},
+        "zh": {"name": "王伟", "lender": "安信金融", "currency": "CNY", "amount_due": 2500.0,
+               "callback_number": "400 800 1234"},
+        "ko": {"name": "김민준", "lender": "한빛캐피탈", "currency": "KRW", "amount_due": 200000.0,
+               "callback_number": "1588 1234"},
+    }
+    return {**base, **per_lang.get(lang, per_lang["en"]), "lang": lang}

@@ -1,0 +1,613 @@
+"""One call: adapter <-> ASR <-> NLU <-> dialogue <-> TTS, with the recorder and live feed as taps.
+
+Data moves one way per direction. Inbound: the connection feeds adapter events to
+``CallSession.handle``; audio goes to a per-channel ``ChannelListener`` (VAD gating + a Vosk
+stream decoded off the loop); finals go to the dialogue (bot mode) or to NLU and the
+compliance monitor (assist mode). Outbound: dialogue actions -> TTS (off the loop) ->
+``Outbound`` (paced frames + marks) -> socket. Barge-in is an inbound event answered with a
+clear. Every observable step becomes a ``SessionEvent`` for the recorder and the dashboard.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+import numpy as np
+
+from voicebot import events as ev
+from voicebot.events import EventType, SessionEvent
+
+if TYPE_CHECKING:
+    from voicebot.server.runtime import Runtime
+
+log = logging.getLogger("voicebot.session")
+
+# Session events the softphone page shows (the dashboard gets all of them over /feed).
+SOFTPHONE_EVENTS = frozenset({
+    EventType.PARTIAL, EventType.FINAL, EventType.SAY, EventType.STATE_CHANGE, EventType.UNDERSTOOD,
+    EventType.HANDOFF, EventType.TRANSFER, EventType.OUTCOME, EventType.BARGE_IN,
+    EventType.COMPLIANCE_WARNING, EventType.SUGGESTION, EventType.CALL_ENDED,
+})
+READBACK_STATE = "confirm_promise"  # the script state that reads a promise back
+PREROLL_MS = 300
+BARGE_IN_CONFIRM_MS = 120
+HANGUP_DRAIN_TIMEOUT_S = 15.0
+
+
+@dataclass
+class _Prompt:
+    seq: int
+    say: Any  # voicebot.dialogue.Say
+    mark: str
+    sent_frames: int = 0
+    done_sending: bool = False
+    played: bool = False
+    interrupted: bool = False
+    started_ms: int | None = None
+
+
+class ChannelListener:
+    """VAD-gated streaming recognition of one channel of a call.
+
+    Silence is not fed to Kaldi: the VAD keeps a short pre-roll while idle and opens a
+    recogniser stream at speech onset; speech end (VAD hangover) finishes the utterance, so
+    the final comes ``endpoint_silence_ms`` after the caller stops instead of Kaldi's own
+    endpointer delay.
+    """
+
+    def __init__(self, session: "CallSession", channel: ev.Channel, rate_hz: int) -> None:
+        from voicebot.audio.vad import Vad
+
+        cfg = session.runtime.config.asr
+        self.session = session
+        self.channel = channel
+        self.rate_hz = rate_hz
+        self.vad = Vad(rate_hz, frame_ms=20, threshold_db=cfg.vad_threshold_db, hangover_ms=cfg.endpoint_silence_ms)
+        self.chunk_samples = rate_hz * cfg.chunk_ms // 1000
+        self.preroll: deque[np.ndarray] = deque()
+        self.preroll_samples = 0
+        self.pending: list[np.ndarray] = []
+        self.pending_samples = 0
+        self.samples_seen = 0
+        self.stream: Any = None
+        self.utt_start_sample = 0
+        self.fed_s = 0.0  # seconds fed to the current stream before this utterance
+        self.utt_fed_start_s = 0.0
+        self.last_partial = ""
+        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.in_speech = False
+
+    # Called on the event loop for every inbound chunk: cheap numpy work only.
+    def push(self, pcm: bytes) -> None:
+        arr = np.frombuffer(pcm, dtype="<i2")
+        self.samples_seen += len(arr)
+        vad_events = self.vad.process(arr)
+        for e in vad_events:
+            if e.kind == "speech_start":
+                self.in_speech = True
+                self.utt_start_sample = max(0, e.sample - self.preroll_samples)
+                self.queue.put_nowait(("start", (e.sample, list(self.preroll))))
+                self.preroll.clear()
+                self.preroll_samples = 0
+                self.session.on_speech_start(self.channel, e.sample * 1000 // self.rate_hz)
+        if self.in_speech:
+            self.pending.append(arr)
+            self.pending_samples += len(arr)
+            if self.pending_samples >= self.chunk_samples:
+                self._flush_pending()
+        else:
+            self.preroll.append(arr)
+            self.preroll_samples += len(arr)
+            max_pre = self.rate_hz * PREROLL_MS // 1000
+            while self.preroll and self.preroll_samples - len(self.preroll[0]) >= max_pre:
+                self.preroll_samples -= len(self.preroll.popleft())
+        for e in vad_events:
+            if e.kind == "speech_end":
+                self._flush_pending()
+                self.in_speech = False
+                self.queue.put_nowait(("end", e.sample))
+                self.session.on_speech_end(self.channel, e.sample * 1000 // self.rate_hz)
+
+    def text_turn(self, text: str) -> None:
+        self.queue.put_nowait(("text", text))
+
+    def close(self) -> None:
+        if self.in_speech:
+            self._flush_pending()
+            self.queue.put_nowait(("end", self.samples_seen))
+        self.queue.put_nowait(("close", None))
+
+    def _flush_pending(self) -> None:
+        if self.pending:
+            self.queue.put_nowait(("audio", np.concatenate(self.pending).tobytes()))
+            self.pending, self.pending_samples = [], 0
+
+    async def run(self) -> None:
+        engine = self.session.runtime.engine
+        try:
+            while True:
+                kind, data = await self.queue.get()
+                if kind == "close":
+                    return
+                if kind == "text":
+                    await self.session.on_final(self.channel, str(data), [], self.samples_seen * 1000 // self.rate_hz)
+                    continue
+                if engine is None:
+                    continue
+                if kind == "start":
+                    grammar = self.session.grammar_for(self.channel)
+                    if self.stream is None:
+                        self.stream = await engine.run(engine.new_stream, self.rate_hz, grammar)
+                    else:
+                        await engine.run(self.stream.set_grammar, grammar)
+                    self.utt_fed_start_s = self.fed_s
+                    self.last_partial = ""
+                    preroll = data[1]
+                    if preroll:
+                        await self._feed(np.concatenate(preroll).tobytes())
+                elif kind == "audio":
+                    if self.stream is not None:
+                        await self._feed(data)
+                elif kind == "end" and self.stream is not None:
+                    t0 = time.monotonic()
+                    result = await engine.run(self.stream.finish)
+                    self.session.runtime.metrics.inc("voicebot_decode_seconds_total", time.monotonic() - t0)
+                    await self._final(result)
+        finally:
+            if self.stream is not None:
+                self.stream.close()
+
+    async def _feed(self, pcm: bytes) -> None:
+        engine = self.session.runtime.engine
+        self.fed_s += len(pcm) / 2 / self.rate_hz
+        self.session.runtime.metrics.inc("voicebot_decode_backlog_seconds", 0)
+        results = await engine.run(self.stream.accept, pcm)
+        for r in results:
+            if r.kind == "partial":
+                if r.text and r.text != self.last_partial:
+                    self.last_partial = r.text
+                    self.session.on_partial(self.channel, r.text)
+            else:
+                await self._final(r)
+
+    async def _final(self, result: Any) -> None:
+        utt_ms = self.utt_start_sample * 1000 // self.rate_hz
+        words = [
+            {
+                "word": w.word,
+                "start_ms": utt_ms + int((w.start_s - self.utt_fed_start_s) * 1000),
+                "end_ms": utt_ms + int((w.end_s - self.utt_fed_start_s) * 1000),
+                "conf": round(float(w.conf), 3),
+            }
+            for w in result.words
+        ]
+        self.utt_fed_start_s = self.fed_s
+        self.last_partial = ""
+        if result.text.strip():
+            await self.session.on_final(self.channel, result.text.strip(), words, utt_ms)
+
+
+class CallSession:
+    """One call's state. ``handle`` takes adapter events; ``run`` owns the call's tasks."""
+
+    def __init__(
+        self,
+        runtime: "Runtime",
+        adapter: Any,
+        route: str,
+        started: ev.CallStarted,
+        send_wire: Callable[[str | bytes], Awaitable[None]],
+    ) -> None:
+        from voicebot.server.outbound import Outbound
+
+        self.runtime = runtime
+        self.adapter = adapter
+        self.route = route
+        self.started = started
+        self.call_id = started.call_id
+        self.rate_hz = started.rate_hz
+        self.t0 = time.monotonic()
+        self.assist = "agent" in started.channels
+        self.lang = started.params.get("lang") or runtime.lang
+        if self.lang not in ("en", "zh", "ko"):
+            self.lang = runtime.lang
+        self.outbound = Outbound(send_wire, adapter.frame_ms, adapter.max_lead_ms)
+        self.listeners = {ch: ChannelListener(self, ch, self.rate_hz) for ch in started.channels}
+        self.prompts: dict[int, _Prompt] = {}
+        self.prompt_seq = 0
+        self.playing: _Prompt | None = None
+        self.say_queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.ending: str | None = None  # "hangup" | "transfer"
+        self.handoff: Any = None
+        self.done = asyncio.Event()
+        self.end_reason = "peer_hangup"
+        self.no_input_task: asyncio.Task[None] | None = None
+        self.barge_task: asyncio.Task[None] | None = None
+        self.turns: list[dict[str, Any]] = []
+        self.flags: list[str] = []
+        self.promise: dict[str, Any] = {}
+        self.dialogue: Any = None
+        self.account: Any = runtime.account_for(started.params, self.lang)
+        self.in_samples: dict[str, int] = {}  # inbound samples per channel, gaps included
+        self.recorder = runtime.open_recorder(self)
+        if not self.assist:
+            self.dialogue = runtime.new_dialogue(self.account, self.lang, date.today())
+
+    # -- clock and taps ----------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return int((time.monotonic() - self.t0) * 1000)
+
+    def emit(self, type_: EventType, **data: Any) -> None:
+        event = SessionEvent(type_, self.now_ms(), data)
+        if self.recorder is not None:
+            self.recorder.event(event)
+        obj = event.to_json_obj()
+        self.runtime.feed.publish(self.call_id, obj)
+        if self.adapter.peer == "softphone" and type_ in SOFTPHONE_EVENTS:
+            self.outbound.put_urgent(self.adapter.send(ev.SendJson(json.dumps(obj, ensure_ascii=False, default=str))))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def run(self, inbound: Callable[[], Awaitable[None]]) -> None:
+        """Run the call until the peer hangs up or we end it. ``inbound`` reads the socket."""
+        self.emit(EventType.CALL_STARTED, route=self.route, peer=self.started.peer, rate_hz=self.rate_hz,
+                  channels=list(self.started.channels), lang=self.lang, assist=self.assist)
+        self.runtime.feed.update_call(self.call_id, route=self.route, peer=self.started.peer, lang=self.lang,
+                                      state=self.dialogue.state if self.dialogue else "assist",
+                                      started_at=time.time(), assist=self.assist)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.outbound.run())
+                for listener in self.listeners.values():
+                    tg.create_task(listener.run())
+                tg.create_task(self._speaker())
+                reader = tg.create_task(self._read(inbound))
+                await self.done.wait()
+                reader.cancel()
+                for listener in self.listeners.values():
+                    listener.close()
+                self.say_queue.put_nowait(None)
+                raise _CallOver()
+        except* _CallOver:
+            pass
+        finally:
+            await self._finish()
+
+    async def _read(self, inbound: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await inbound()
+        finally:
+            if not self.done.is_set():
+                self.end("peer_hangup")
+
+    def end(self, reason: str) -> None:
+        if not self.done.is_set():
+            self.end_reason = reason
+            self.done.set()
+
+    async def _finish(self) -> None:
+        for t in (self.no_input_task, self.barge_task):
+            if t is not None:
+                t.cancel()
+        outcome: dict[str, Any] = {}
+        if self.dialogue is not None:
+            out = self.dialogue.outcome if self.dialogue.finished else self.dialogue.on_hangup()
+            outcome = out.to_json_obj()
+            outcome["promise"]["currency"] = getattr(self.account, "currency", "")
+            self.emit(EventType.OUTCOME, **outcome)
+        else:
+            outcome = {"disposition": "handoff" if self.handoff else "assist", "promise": self.promise or None}
+        self.emit(EventType.CALL_ENDED, reason=self.end_reason)
+        self.runtime.feed.end_call(self.call_id, disposition=outcome.get("disposition"), reason=self.end_reason,
+                                   ended_at=time.time())
+        if self.recorder is not None:
+            # Closing drains the writer and writes mix.wav: blocking work, off the loop.
+            await asyncio.to_thread(self.runtime.close_recorder, self, outcome)
+
+    # -- inbound events ------------------------------------------------------------------------
+    def handle(self, event: object) -> None:
+        match event:
+            case ev.AudioReceived(pcm=pcm, channel=channel, gap_ms=gap_ms):
+                listener = self.listeners.get(channel)
+                if gap_ms:
+                    self.emit(EventType.AUDIO_GAP, channel=channel, gap_ms=gap_ms)
+                    self.in_samples[channel] = self.in_samples.get(channel, 0) + gap_ms * self.rate_hz // 1000
+                pos = self.in_samples.get(channel, 0)
+                self.in_samples[channel] = pos + len(pcm) // 2
+                if self.recorder is not None:
+                    self.recorder.audio(channel, pcm, pos * 1000 // self.rate_hz)
+                if listener is not None:
+                    listener.push(pcm)
+            case ev.TextReceived(text=text, channel=channel):
+                listener = self.listeners.get(channel) or self.listeners.get("caller")
+                if listener is not None:
+                    listener.text_turn(text)
+            case ev.DtmfReceived(digit=digit):
+                self.emit(EventType.DTMF, digit=digit)
+                if self.dialogue is not None and not self.ending:
+                    self._apply(self.dialogue.on_dtmf(digit))
+            case ev.MarkPlayed(name=name):
+                self._mark_echo(name, played=True)
+            case ev.MarkCleared(name=name):
+                self._mark_echo(name, played=False)
+            case ev.FlowPaused():
+                self.outbound.set_paused(True)
+            case ev.FlowResumed():
+                self.outbound.set_paused(False)
+            case ev.CallEnded(reason=reason):
+                self.end(reason)
+            case ev.ControlReceived(kind=kind):
+                if kind in ("hangup",):
+                    self.end("peer_hangup")
+            case _:
+                pass
+
+    def start_dialogue(self) -> None:
+        if self.dialogue is not None:
+            if self.started.voicemail:
+                self._apply(self.dialogue.on_voicemail())
+            else:
+                self._apply(self.dialogue.start())
+
+    def grammar_for(self, channel: str) -> list[str] | None:
+        if channel == "caller" and self.dialogue is not None and not self.dialogue.finished:
+            g = self.dialogue.grammar()
+            return list(g) if g else None
+        return None
+
+    def on_speech_start(self, channel: str, offset_ms: int) -> None:
+        self.emit(EventType.SPEECH_START, channel=channel, audio_ms=offset_ms)
+        if channel != "caller":
+            return
+        if self.no_input_task is not None:
+            self.no_input_task.cancel()
+            self.no_input_task = None
+        p = self.playing
+        if p is not None and not p.played and not p.interrupted and p.say.interruptible:
+            if self.barge_task is None or self.barge_task.done():
+                self.barge_task = asyncio.get_running_loop().create_task(self._confirm_barge_in(p))
+
+    def on_speech_end(self, channel: str, offset_ms: int) -> None:
+        self.emit(EventType.SPEECH_END, channel=channel, audio_ms=offset_ms)
+
+    async def _confirm_barge_in(self, p: _Prompt) -> None:
+        await asyncio.sleep(BARGE_IN_CONFIRM_MS / 1000)
+        listener = self.listeners.get("caller")
+        if listener is None or not listener.in_speech or p.played or p.interrupted:
+            return
+        from voicebot.dialogue import is_backchannel
+
+        if listener.last_partial and is_backchannel(listener.last_partial, self.lang):
+            return
+        self.barge_in(p)
+
+    def barge_in(self, p: _Prompt) -> None:
+        dropped = self.outbound.clear_audio()
+        p.interrupted = True
+        for wire in self.adapter.send(ev.ClearAudio()):
+            self.outbound.put_control([wire])
+        self._take_adapter_events()
+        self.emit(EventType.BARGE_IN, prompt_id=p.say.prompt_id, seq=p.seq)
+        self.emit(EventType.PROMPT_INTERRUPTED, prompt_id=p.say.prompt_id, seq=p.seq,
+                  dropped_prompts=sorted(int(t) for t in dropped if isinstance(t, int)))
+        for seq in dropped:
+            q = self.prompts.get(seq) if isinstance(seq, int) else None
+            if q is not None:
+                q.interrupted = True
+
+    def on_partial(self, channel: str, text: str) -> None:
+        self.emit(EventType.PARTIAL, channel=channel, text=text)
+
+    async def on_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
+        self.emit(EventType.FINAL, channel=channel, text=text, words=words, audio_ms=offset_ms)
+        self.turns.append({"speaker": channel, "text": text, "offset_ms": self.now_ms()})
+        if channel == "agent":
+            self._agent_turn(text)
+            return
+        if self.dialogue is None:
+            self._assist_caller_turn(text)
+            return
+        if self.ending or self.dialogue.finished:
+            return
+        self._apply(self.dialogue.on_caller_turn(text))
+
+    def _agent_turn(self, text: str) -> None:
+        from voicebot.nlu import agent_flags
+
+        lang = self.lang if self.lang in ("en", "zh") else "en"
+        flags = agent_flags(text, lang)
+        if flags:
+            self.flags.extend(flags)
+            self.emit(EventType.COMPLIANCE_WARNING, channel="agent", text=text, flags=list(flags))
+
+    def _assist_caller_turn(self, text: str) -> None:
+        from voicebot.nlu import understand
+
+        u = understand(text, self.lang, date.today())
+        self.emit(EventType.UNDERSTOOD, channel="caller", **u.to_json_obj())
+        if u.amount is not None:
+            self.promise["amount"] = u.amount
+        if u.date is not None:
+            self.promise["date"] = u.date.isoformat()
+        if self.promise:
+            self.runtime.feed.update_call(self.call_id, promise=dict(self.promise))
+        if u.critical or "distress" in u.intents:
+            self.emit(EventType.SUGGESTION, reason="distress", critical=u.critical,
+                      text="Stop collection talk; acknowledge, offer the hardship route and support resources.")
+        elif "dispute" in u.intents:
+            self.emit(EventType.SUGGESTION, reason="dispute",
+                      text="Stop collection talk; record the dispute and offer a written review.")
+
+    # -- dialogue actions ----------------------------------------------------------------------
+    def _apply(self, actions: list[Any]) -> None:
+        from voicebot import dialogue as dl
+
+        for a in actions:
+            if isinstance(a, dl.Say):
+                self.say_queue.put_nowait(a)
+            elif isinstance(a, dl.StateChanged):
+                self.emit(EventType.STATE_CHANGE, **{"from": a.old, "to": a.new, "verified": self.dialogue.verified})
+                self.runtime.feed.update_call(self.call_id, state=a.new, verified=self.dialogue.verified)
+            elif isinstance(a, dl.Understood):
+                u = a.understanding
+                self.emit(EventType.UNDERSTOOD, channel="caller", **u.to_json_obj())
+                if u.amount is not None or u.date is not None:
+                    if u.amount is not None:
+                        self.promise["amount"] = u.amount
+                    if u.date is not None:
+                        self.promise["date"] = u.date.isoformat()
+                    self.runtime.feed.update_call(self.call_id, promise=dict(self.promise))
+                self.runtime.feed.update_call(self.call_id, intents=list(u.intents))
+            elif isinstance(a, dl.HandOff):
+                self.handoff = a
+                self.handoff_ms = self.now_ms()
+                self.emit(EventType.HANDOFF, reason=a.reason, summary=dict(a.summary))
+                self.runtime.feed.update_call(self.call_id, handoff={"reason": a.reason, "summary": dict(a.summary)})
+                self.ending = "transfer"
+                self.say_queue.put_nowait(_EndMarker())
+            elif isinstance(a, dl.EndCall):
+                if not self.ending:
+                    self.ending = "hangup"
+                    self.say_queue.put_nowait(_EndMarker())
+
+    async def _speaker(self) -> None:
+        """Render each Say off the loop and queue its frames; then a mark per prompt."""
+        while True:
+            say = await self.say_queue.get()
+            if say is None:
+                return
+            if isinstance(say, _EndMarker):
+                await self._drain_then_end()
+                return
+            await self._speak(say)
+
+    async def _speak(self, say: Any) -> None:
+        self.prompt_seq += 1
+        p = _Prompt(self.prompt_seq, say, mark=f"p{self.prompt_seq}-{say.prompt_id}")
+        self.prompts[p.seq] = p
+        self.emit(EventType.SAY, prompt_id=say.prompt_id, state=say.state, text=say.text,
+                  mentions_debt=say.mentions_debt, disclosure=say.disclosure, interruptible=say.interruptible, seq=p.seq,
+                  readback=say.state == READBACK_STATE)
+        frame_samples = self.rate_hz * self.adapter.frame_ms // 1000
+        first = True
+        loop = asyncio.get_running_loop()
+        end = object()
+        try:
+            parts = self.runtime.segment_audio(self.lang, say.segments, self.rate_hz)
+            while not p.interrupted:
+                rendered = await loop.run_in_executor(self.runtime.tts_executor, next, parts, end)
+                if rendered is end:
+                    break
+                pcm = rendered.pcm
+                step = frame_samples * 2
+                for i in range(0, len(pcm), step):
+                    chunk = pcm[i:i + step]
+                    wire = self.adapter.send(ev.PlayAudio(chunk, self.rate_hz))
+                    on_sent = self._frame_sent(p, chunk, first)
+                    first = False
+                    self.outbound.put_frame(wire, tag=p.seq, on_sent=on_sent)
+        except Exception as exc:  # a TTS failure ends this prompt, not the call
+            log.error("call %s: TTS failed for prompt %s: %s", self.call_id, say.prompt_id, exc)
+            self.emit(EventType.ERROR, kind="tts", message=str(exc))
+        mark_wire = self.adapter.send(ev.SendMark(p.mark))
+        self._take_adapter_events()
+        self.outbound.put_control(mark_wire, tag=p.mark, on_sent=lambda: self._prompt_sent(p, bool(mark_wire)))
+        # Pace rendering: don't run further ahead than this prompt before the next one.
+
+    def _frame_sent(self, p: _Prompt, chunk: bytes, first: bool) -> Callable[[], None]:
+        def done() -> None:
+            if first:
+                p.started_ms = self.now_ms()
+                self.playing = p
+                self.emit(EventType.PROMPT_START, prompt_id=p.say.prompt_id, seq=p.seq)
+                self.runtime.metrics.inc("voicebot_prompts_started_total")
+            p.sent_frames += 1
+            if self.recorder is not None:
+                self.recorder.audio("bot", chunk, self.now_ms())
+        return done
+
+    def _prompt_sent(self, p: _Prompt, has_mark: bool) -> None:
+        p.done_sending = True
+        if not p.interrupted:
+            self.emit(EventType.PROMPT_END, prompt_id=p.say.prompt_id, seq=p.seq, frames=p.sent_frames)
+        if not has_mark:
+            # Peers without playout marks: sent at real-time pace means heard (within the lead).
+            asyncio.get_running_loop().call_later(self.adapter.max_lead_ms / 1000, self._mark_echo, p.mark, True)
+
+    def _mark_echo(self, name: str, played: bool) -> None:
+        self.emit(EventType.MARK, name=name, played=played)
+        p = next((q for q in self.prompts.values() if q.mark == name), None)
+        if p is None or p.played:
+            return
+        if played and not p.interrupted:
+            p.played = True
+            self.emit(EventType.PROMPT_PLAYED, prompt_id=p.say.prompt_id, seq=p.seq,
+                      disclosure=p.say.disclosure)
+        else:
+            p.interrupted = True
+        if self.playing is p:
+            self.playing = None
+        self._arm_no_input()
+
+    def _arm_no_input(self) -> None:
+        if self.dialogue is None or self.ending or self.dialogue.finished:
+            return
+        if any(not q.played and not q.interrupted for q in self.prompts.values()) or not self.say_queue.empty():
+            return
+        listener = self.listeners.get("caller")
+        if listener is not None and listener.in_speech:
+            return
+        if self.no_input_task is not None:
+            self.no_input_task.cancel()
+        self.no_input_task = asyncio.get_running_loop().create_task(self._no_input(self.dialogue.no_input_timeout_s()))
+
+    async def _no_input(self, timeout_s: float) -> None:
+        await asyncio.sleep(timeout_s)
+        self.no_input_task = None
+        if not self.ending and self.dialogue is not None and not self.dialogue.finished:
+            self._apply(self.dialogue.on_no_input())
+
+    def _take_adapter_events(self) -> None:
+        take = getattr(self.adapter, "take_events", None)
+        if take is not None:
+            for e in take():
+                self.handle(e)
+
+    async def _drain_then_end(self) -> None:
+        """Wait until every prompt has played (mark echoed) or timed out, then act."""
+        deadline = time.monotonic() + HANGUP_DRAIN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if all(p.played or p.interrupted for p in self.prompts.values()) and self.outbound.idle:
+                break
+            await asyncio.sleep(0.02)
+        if self.ending == "transfer" and self.handoff is not None:
+            transfer = ev.Transfer(self.runtime.config.handoff.agent_number, self.handoff.reason,
+                                   dict(self.handoff.summary))
+            wire = self.adapter.send(transfer)
+            for w in wire:
+                self.outbound.put_control([w])
+            self.emit(EventType.TRANSFER, reason=self.handoff.reason, target=transfer.target,
+                      trigger_to_transfer_ms=self.now_ms() - self.handoff_ms)
+            await self.runtime.hand_off(self, transfer)
+        else:
+            for w in self.adapter.send(ev.Hangup("completed")):
+                self.outbound.put_control([w])
+        while not self.outbound.idle:
+            await asyncio.sleep(0.01)
+        self.end("transfer" if self.ending == "transfer" else "completed")
+
+
+class _CallOver(Exception):
+    pass
+
+
+class _EndMarker:
+    pass
+
+
+__all__ = ["CallSession", "ChannelListener"]
