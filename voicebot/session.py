@@ -233,6 +233,7 @@ class CallSession:
         self.flags: list[str] = []
         self.promise: dict[str, Any] = {}
         self.dialogue: Any = None
+        self.blocked: Any = None  # compliance Decision when the call may not go ahead
         self.account: Any = runtime.account_for(started.params, self.lang)
         self.in_samples: dict[str, int] = {}  # inbound samples per channel, gaps included
         self.recorder = runtime.open_recorder(self)
@@ -295,7 +296,11 @@ class CallSession:
             if t is not None:
                 t.cancel()
         outcome: dict[str, Any] = {}
-        if self.dialogue is not None:
+        if self.blocked is not None:
+            outcome = {"disposition": "blocked", "blocked_rule": self.blocked.rule,
+                       "blocked_detail": self.blocked.detail}
+            self.emit(EventType.OUTCOME, **outcome)
+        elif self.dialogue is not None:
             out = self.dialogue.outcome if self.dialogue.finished else self.dialogue.on_hangup()
             outcome = out.to_json_obj()
             outcome["promise"]["currency"] = getattr(self.account, "currency", "")
@@ -349,6 +354,16 @@ class CallSession:
 
     def start_dialogue(self) -> None:
         if self.dialogue is not None:
+            decision = self.runtime.check_call(self)
+            self.emit(EventType.STATE_CHANGE, **{"from": "", "to": "compliance_check", "verified": False,
+                                                 "allowed": decision.allowed, "rule": decision.rule})
+            if not decision.allowed:
+                log.info("call %s blocked by %s: %s", self.call_id, decision.rule, decision.detail)
+                self.blocked = decision
+                self.dialogue = None
+                self.ending = "hangup"
+                self.say_queue.put_nowait(_EndMarker())
+                return
             if self.started.voicemail:
                 self._apply(self.dialogue.on_voicemail())
             else:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("voicebot.server")
 
-LANG_OF_MODEL = {"en": "en", "zh": "zh", "ko": "ko"}
+DEMO_PREFIX = "DEMO-"  # account ids of the built-in demo account (no compliance guards)
 
 
 @dataclass
@@ -136,14 +136,15 @@ class Runtime:
 
     # -- recording ---------------------------------------------------------------------------
     def open_recorder(self, session: "CallSession") -> Any:
-        from voicebot.compliance.redact import mask_account
         from voicebot.recording.recorder import Recorder
 
         channels = tuple(session.started.channels) + ("bot",)
         script = self.script(session.lang) if session.dialogue is not None or not session.assist else None
         meta = {
             "call_id": session.call_id,
-            "account_id": mask_account(str(getattr(session.account, "account_id", "") or "")),
+            # Raw here: the recorder masks both and keeps a pseudonymous key for the store.
+            "account_id": str(getattr(session.account, "account_id", "") or ""),
+            "phone": str(getattr(session.account, "phone", "") or ""),
             "route": session.route,
             "peer": session.started.peer,
             "lang": session.lang,
@@ -177,6 +178,33 @@ class Runtime:
                 log.error("call %s: indexing failed: %s", session.call_id, exc)
                 self.metrics.inc("voicebot_errors_total", kind="store")
 
+    # -- compliance guards -----------------------------------------------------------------
+    def check_call(self, session: "CallSession") -> Any:
+        """Calling window, attempt caps and opt-out for this account, at call start."""
+        from datetime import datetime, timezone
+
+        from voicebot.compliance.guards import Attempt, check_call
+
+        c = self.config.compliance
+        acct = session.account
+        if str(acct.account_id).startswith(DEMO_PREFIX):
+            # A demo/test call brought no account: nobody real is being contacted.
+            return check_call(self.config.dialogue.profile, datetime.now(timezone.utc), "UTC", [], False,
+                              enforce_window=False, enforce_caps=False, enforce_opt_out=False)
+        attempts: list[Attempt] = []
+        opted_out = False
+        if self.store is not None:
+            rows = self.store.attempts(account_id=acct.account_id or None, phone=acct.phone or None)
+            for r in rows:
+                started = datetime.fromisoformat(str(r["started_at"]))
+                if started.tzinfo is None:
+                    started = started.replace(tzinfo=timezone.utc)
+                attempts.append(Attempt(started, bool(r["connected"]), bool(r["conversation"])))
+            opted_out = self.store.is_opted_out(account_id=acct.account_id, phone=acct.phone)
+        return check_call(self.config.dialogue.profile, datetime.now(timezone.utc), acct.timezone, attempts,
+                          opted_out, enforce_window=c.enforce_calling_window,
+                          enforce_caps=c.enforce_attempt_caps, enforce_opt_out=c.enforce_opt_out)
+
     # -- hand-off ----------------------------------------------------------------------------
     async def hand_off(self, session: "CallSession", transfer: Any) -> None:
         """Out-of-band transfer actions (webhook, REST). The in-band part is the adapter's."""
@@ -188,7 +216,7 @@ class Runtime:
 def demo_account(lang: str) -> dict[str, Any]:
     """The built-in demo account used when a call brings no account data (softphone, demos)."""
     base = {
-        "account_id": "DEMO-0001",
+        "account_id": DEMO_PREFIX + "0001",
         "amount_due": 250.0,
         "due_date": "2026-11-20",
         "timezone": "UTC",
