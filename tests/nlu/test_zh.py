@@ -110,13 +110,14 @@ def test_agent_targets(path: Path) -> None:
     assert scores["compliant_flagged"] <= 0.05
 
 
-# zh_blind2_caller.jsonl was written after the tuning on zh_blind_caller.jsonl and never tuned
-# against: it is the honest estimate on unseen speech. It is BELOW the caller targets (indirect
-# self-harm hints and distress wording still generalise poorly), so these are regression floors
-# at what it actually scored (macro-F1 0.818, distress recall 0.646, critical recall 0.50), not
-# the targets. Raise them only together with a fresh unseen set.
-BLIND2_FLOORS = {"macro_f1": 0.81, "distress_recall": 0.64, "critical_recall": 0.5,
-                 "critical_precision": 0.8, "amount_exact": 0.93, "date_exact": 0.93}
+# zh_blind2_caller.jsonl was written after the tuning on zh_blind_caller.jsonl; unseen it scored
+# macro-F1 0.818, distress recall 0.646, critical recall 0.50. The safety layer
+# (voicebot/nlu/safety.py) was then designed from the categories of its misses, so blind2 is no
+# longer unseen: it now scores macro-F1 0.842, distress and critical recall 1.0, critical
+# precision 1.0. These are regression floors; the honest unseen estimate is zh_blind3
+# (tests/nlu/test_safety.py).
+BLIND2_FLOORS = {"macro_f1": 0.84, "distress_recall": 1.0, "critical_recall": 1.0,
+                 "critical_precision": 1.0, "amount_exact": 0.93, "date_exact": 0.93}
 
 
 def test_blind2_caller_floors() -> None:

@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicebot.nlu import AGENT_FLAGS, Understanding
+from voicebot.nlu.safety import assess
 from voicebot.nlu.zh_dates import find_date
 from voicebot.nlu.zh_numbers import find_amount
 
@@ -166,7 +167,10 @@ def understand(text: str, today: date) -> Understanding:
     for name, pattern in lex.intents:
         if _fires(name, pattern, norm, lex):
             intents.add(name)
-    critical = bool(lex.critical.search(lex.idioms.sub("#", norm)))
+    safety = assess(norm, "zh")  # recall-leaning cue layer (voicebot/nlu/safety.py)
+    critical = bool(lex.critical.search(lex.idioms.sub("#", norm))) or safety.critical
+    if safety.distress:
+        intents.add("distress")
     if critical:
         intents.add("distress")
     if "wrong_party" in intents and lex.relative_event.search(norm) and not critical:

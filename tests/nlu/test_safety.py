@@ -1,0 +1,104 @@
+"""Recall-leaning safety layer (voicebot.nlu.safety) and its Mandarin hook in voicebot.nlu.zh."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from voicebot.nlu import understand
+from voicebot.nlu.safety import assess, blank_idioms
+from voicebot.nlu.scoring import load_jsonl, score_lines
+from voicebot.nlu.zh import normalise
+
+TODAY = date(2026, 11, 28)
+OWN = Path(__file__).parent / "data"
+
+
+def _zh(text: str):  # type: ignore[no-untyped-def]
+    return assess(normalise(text), "zh")
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("我 早就 想 好 怎么 死", "wish_to_die"),
+    ("我 估计 也 活 不 久 了", "short_life"),
+    ("我 这样 活着 图 什么", "no_point_living"),
+    ("没 有 我 家里 人 过得 更 好", "better_without_me"),
+    ("我 就是 个 包袱", "burden"),
+    ("我 真想 就此 消失", "disappear"),
+    ("安眠药 我 已经 攒 够 了", "medicine_stockpile"),
+    ("我 现在 在 楼顶", "height"),
+    ("我 打算 去 湖边 了", "water_plan"),
+    ("要是 能 一觉 睡 过去 不 醒 就 好 了 我 真想 睡 死", "endless_sleep"),
+    ("我 遗书 都 写 好 了", "will"),
+    ("我 划 了 手腕", "method"),
+    ("我 老伴 去年 走 了 我 想 去 陪 她", "join_the_dead"),
+])
+def test_each_category_makes_a_line_critical(text: str, cue: str) -> None:
+    got = _zh(text)
+    assert got.critical and got.distress, got
+    assert cue in got.cues
+
+
+@pytest.mark.parametrize("text", [
+    "老子 死 都 不 还", "烦 死 人 了", "累 死 了 明天 说", "这 利息 要 人 命", "我 死 都 不 会 认",
+    "吓 死 我 了", "忙 得 要 死", "这 跳楼价 谁 买", "死 心 吧 我 没 钱",
+])
+def test_death_idioms_are_not_critical(text: str) -> None:
+    assert not _zh(text).critical
+
+
+def test_idioms_are_blanked_before_cues() -> None:
+    assert "死" not in blank_idioms(normalise("烦 死 了"), "zh")
+
+
+@pytest.mark.parametrize("text", ["他 跳 楼 了", "我 朋友 想 不 开 自杀 了", "邻居 在 天台 上 晾 被子"])
+def test_someone_else_is_not_the_caller(text: str) -> None:
+    assert not _zh(text).critical
+
+
+@pytest.mark.parametrize("text", ["我 在 江边 钓鱼", "我 住 河边", "我 想 去 找 他 要 钱",
+                                  "我 切菜 割 了 手", "我 爸 的 遗嘱 还 没 公证"])
+def test_cue_guards_keep_ordinary_lines_ordinary(text: str) -> None:
+    # 'unless' (fishing, cooking), 'requires' (a bereavement for joining someone), a relative's will.
+    assert not _zh(text).critical
+
+
+def test_weak_cue_needs_the_speaker_or_hopelessness() -> None:
+    assert not _zh("天台 上 风 大").critical
+    assert _zh("天台 上 风 大 反正 也 撑 不 住 了").critical
+
+
+@pytest.mark.parametrize("text", ["我 妈 上 个 月 刚 走", "我 们 厂 停工 了 没 工资", "我 天天 睡 不 好",
+                                  "压力 大 到 头发 一直 掉", "老公 要 跟 我 离"])
+def test_distress_kinds(text: str) -> None:
+    got = _zh(text)
+    assert got.distress and not got.critical
+
+
+@pytest.mark.parametrize("text", ["最近 手头 紧", "周转 不开 能 缓 缓 吗", "再 打 我 就 报警"])
+def test_money_tight_and_threats_to_report_are_not_distress(text: str) -> None:
+    assert not _zh(text).distress
+
+
+def test_hook_makes_understand_critical_and_keeps_wrong_party() -> None:
+    got = understand("药 都 备 齐 了 不 用 再 打 了", "zh", TODAY)
+    assert got.critical and "distress" in got.intents
+    assert understand("我 爸 已经 过世 两 年 了 他 的 账 我 不 管", "zh", TODAY).intents == ("wrong_party",)
+
+
+def test_unknown_language_data_is_a_packaging_error() -> None:
+    with pytest.raises(FileNotFoundError):
+        assess("x", "ko")
+
+
+# zh_blind3_caller.jsonl was written after this layer and never tuned on: the honest unseen
+# estimate. Measured: distress recall 0.526 (0.449 without the layer), critical recall 0.321
+# (0.214 without), critical precision 0.90. Far below target; these are regression floors.
+BLIND3_FLOORS = {"distress_recall": 0.52, "critical_recall": 0.32, "critical_precision": 0.9}
+
+
+def test_blind3_caller_floors() -> None:
+    scores = score_lines(load_jsonl(OWN / "zh_blind3_caller.jsonl"))["caller"]
+    for figure, floor in BLIND3_FLOORS.items():
+        assert scores[figure] >= floor, (figure, scores[figure])

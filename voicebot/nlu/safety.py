@@ -1,0 +1,166 @@
+"""Recall-leaning safety layer: self-harm hints (critical) and distress, any language.
+
+Rule lexicons written line by line miss new wordings of the same idea (活不长了, 药都攒好了,
+"not gonna be around"). This layer scores *categories* of cue instead, composed from data in
+``voicebot/nlu/data/<lang>/safety.toml``:
+
+1. idioms are blanked first (烦死了, 死都不还, "this debt is killing me"), so death words used
+   figuratively never reach the cue scorer.
+2. every ``[[critical.cue]]`` category (wish to die, ending, short life, no point living,
+   being a burden, disappearing, medicine stockpiling, height, water, endless sleep, farewell,
+   will, method, joining the dead, ...) has a ``weight``; a match scores its weight, plus
+   ``self_bonus`` when a first-person subject sits within ``window_chars`` before or after it,
+   plus ``context_bonus`` when a hopelessness ``context`` pattern occurs anywhere in the line.
+   A cue may carry ``requires`` (a pattern that must occur in the line, e.g. a bereavement for
+   "go and find him") and ``unless`` (a pattern that vetoes it nearby, e.g. fishing by a river).
+3. a cue whose nearest preceding subject is a third person (他, 我朋友, "my neighbour") and
+   not the speaker is skipped: it reports someone else, it is not a hint about the caller.
+4. the line is critical when the best cue reaches ``threshold``; it is distress when critical
+   or when a ``[distress]`` pattern matches the idiom-blanked line.
+
+Thresholds lean to recall on purpose: a critical or distress line routes the caller to a
+person, so a false alarm costs a transfer while a miss can cost far more.
+
+Pure: text in, verdict out. Input is the language module's normalised text (Mandarin without
+spaces; English lower-case words). Data files are read once per process.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from voicebot.nlu.lexicon import load_data
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyVerdict:
+    """``critical`` implies ``distress``. ``score`` is the best cue's score (0 when none);
+    ``cues`` names the categories that scored, best first, for logs and hand-off context."""
+
+    critical: bool
+    distress: bool
+    score: float
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
+    requires: re.Pattern[str] | None
+    unless: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    idioms: re.Pattern[str] | None
+    self_subject: re.Pattern[str]
+    third_subject: re.Pattern[str] | None
+    context: re.Pattern[str] | None
+    cues: tuple[_Cue, ...]
+    distress: re.Pattern[str] | None
+    threshold: float
+    self_bonus: float
+    context_bonus: float
+    window_chars: int
+
+
+def _any(patterns: list[str] | str | None) -> re.Pattern[str] | None:
+    """One regex for a pattern or list of patterns; ``None`` when there are none."""
+    if not patterns:
+        return None
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+@lru_cache(maxsize=None)
+def _rules(lang: str) -> _Rules:
+    data = load_data(lang, "safety")
+    crit = data["critical"]
+    cues = tuple(
+        _Cue(name=c["name"], weight=float(c["weight"]), pattern=re.compile(_required(c)),
+             requires=_any(c.get("requires")), unless=_any(c.get("unless")))
+        for c in crit["cue"]
+    )
+    self_subject = _any(data["subjects"]["self"])
+    if self_subject is None:
+        raise ValueError(f"{lang}/safety.toml: subjects.self must not be empty")
+    return _Rules(
+        idioms=_any(data["idioms"]["patterns"]),
+        self_subject=self_subject,
+        third_subject=_any(data["subjects"].get("third")),
+        context=_any(crit.get("context")),
+        cues=cues,
+        distress=_any(data["distress"]["patterns"]),
+        threshold=float(crit["threshold"]),
+        self_bonus=float(crit["self_bonus"]),
+        context_bonus=float(crit["context_bonus"]),
+        window_chars=int(crit["window_chars"]),
+    )
+
+
+def _required(cue: dict[str, object]) -> str:
+    pattern = _any(cue["patterns"])  # type: ignore[arg-type]
+    if pattern is None:
+        raise ValueError(f"safety cue {cue.get('name')!r} has no patterns")
+    return pattern.pattern
+
+
+def _last_end(pattern: re.Pattern[str] | None, text: str) -> int:
+    """End offset of the last match of ``pattern`` in ``text``; -1 when none."""
+    if pattern is None:
+        return -1
+    end = -1
+    for match in pattern.finditer(text):
+        end = match.end()
+    return end
+
+
+def _about_someone_else(rules: _Rules, before: str) -> bool:
+    """True when the nearest subject before a cue is a third person, not the speaker."""
+    third = _last_end(rules.third_subject, before)
+    return third >= 0 and third > _last_end(rules.self_subject, before)
+
+
+def blank_idioms(norm: str, lang: str) -> str:
+    """``norm`` with every idiom of ``lang`` replaced by '#' (so cues cannot span it)."""
+    rules = _rules(lang)
+    return rules.idioms.sub("#", norm) if rules.idioms is not None else norm
+
+
+def assess(norm: str, lang: str) -> SafetyVerdict:
+    """Score one normalised caller line of ``lang`` for self-harm hints and distress.
+
+    Raises FileNotFoundError when ``lang`` has no ``safety.toml`` (a packaging bug)."""
+    rules = _rules(lang)
+    text = blank_idioms(norm, lang)
+    context = rules.context is not None and rules.context.search(text) is not None
+    scores: dict[str, float] = {}
+    reach = rules.window_chars
+    for cue in rules.cues:
+        if cue.requires is not None and not cue.requires.search(text):
+            continue
+        for match in cue.pattern.finditer(text):
+            start, end = match.start(), match.end()
+            before = text[max(0, start - reach):start]
+            near = text[max(0, start - reach):min(len(text), end + reach)]
+            if cue.unless is not None and cue.unless.search(near):
+                continue
+            if _about_someone_else(rules, before):
+                continue
+            score = cue.weight
+            if (rules.self_subject.search(before) or rules.self_subject.search(match.group())
+                    or rules.self_subject.search(text[end:end + reach])):
+                score += rules.self_bonus
+            if context:
+                score += rules.context_bonus
+            scores[cue.name] = max(scores.get(cue.name, 0.0), score)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    best = ranked[0][1] if ranked else 0.0
+    critical = best >= rules.threshold
+    distress = critical or (rules.distress is not None and rules.distress.search(text) is not None)
+    return SafetyVerdict(critical=critical, distress=distress, score=best,
+                         cues=tuple(name for name, _ in ranked))
