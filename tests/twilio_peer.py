@@ -33,6 +33,7 @@ class TwilioPeer:
     call_sid: str = "CA0001"
     stream_sid: str = "MZ0001"
     params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Twilio-Signature
     received: list[Received] = field(default_factory=list)
     speech: asyncio.Queue[bytes] | None = None
     ws: ClientConnection | None = None
@@ -44,7 +45,7 @@ class TwilioPeer:
     async def __aenter__(self) -> "TwilioPeer":
         self.speech = asyncio.Queue()
         self.closed = asyncio.Event()
-        self.ws = await connect(self.url, max_size=2**22)
+        self.ws = await connect(self.url, max_size=2**22, additional_headers=self.headers)
         await self.ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         await self.ws.send(json.dumps({
             "event": "start", "sequenceNumber": "1", "streamSid": self.stream_sid,

@@ -608,7 +608,7 @@ class CallSession:
                 self.outbound.put_control([w])
             self.emit(EventType.TRANSFER, reason=self.handoff.reason, target=transfer.target,
                       trigger_to_transfer_ms=self.now_ms() - self.handoff_ms)
-            await self.runtime.hand_off(self, transfer)
+            self.runtime.hand_off(self, transfer)
         else:
             for w in self.adapter.send(ev.Hangup("completed")):
                 self.outbound.put_control([w])

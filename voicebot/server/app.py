@@ -96,6 +96,7 @@ async def stop(runtime: Runtime, listening: Listening, drain_timeout_s: float) -
         await asyncio.sleep(0.05)
     listening.server.close()
     await listening.server.wait_closed()
+    await runtime.drain_handoffs(runtime.config.handoff.webhook_timeout_s * (runtime.config.handoff.webhook_retries + 1))
 
 
 def build_runtime(config: Config, model_spec: str | None = None) -> Runtime:

@@ -39,6 +39,7 @@ class Runtime:
     _caches: dict[tuple[str, int], Any] = field(default_factory=dict)
     _engines: dict[str, Any] = field(default_factory=dict)
     _accounts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    handoff_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         m = self.metrics
@@ -87,7 +88,9 @@ class Runtime:
         acct_id = params.get("account_id") or params.get("account")
         if acct_id and acct_id in self._accounts:
             data.update(self._accounts[acct_id])
-        data.update({k: v for k, v in params.items() if v not in (None, "")})
+        # Softphone pages send the account as "account.<key>" entries.
+        data.update({k.removeprefix("account."): v for k, v in params.items()
+                     if v not in (None, "") and k != "account"})
         if "name" not in data:
             data = {**demo_account(lang), **data}
         data.setdefault("lang", lang)
@@ -206,11 +209,19 @@ class Runtime:
                           enforce_caps=c.enforce_attempt_caps, enforce_opt_out=c.enforce_opt_out)
 
     # -- hand-off ----------------------------------------------------------------------------
-    async def hand_off(self, session: "CallSession", transfer: Any) -> None:
-        """Out-of-band transfer actions (webhook, REST). The in-band part is the adapter's."""
+    def hand_off(self, session: "CallSession", transfer: Any) -> None:
+        """Start the out-of-band transfer actions (webhook, REST); the in-band part is the
+        adapter's. Delivery outlives the call (the peer often hangs up at once), so the
+        runtime owns these tasks and ``drain_handoffs`` awaits them at shutdown."""
         handoff = getattr(self, "handoff_client", None)
         if handoff is not None:
-            await handoff.transfer(session, transfer)
+            task = asyncio.get_running_loop().create_task(handoff.transfer(session, transfer))
+            self.handoff_tasks.add(task)
+            task.add_done_callback(self.handoff_tasks.discard)
+
+    async def drain_handoffs(self, timeout_s: float) -> None:
+        if self.handoff_tasks:
+            await asyncio.wait(set(self.handoff_tasks), timeout=timeout_s)
 
 
 def demo_account(lang: str) -> dict[str, Any]:

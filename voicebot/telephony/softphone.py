@@ -4,7 +4,9 @@ Inbound TEXT (JSON objects with ``type``):
 * ``{"type":"start","call_id"?, "lang"?, "account"?: {...}, "rate_hz"?}`` -> ``CallStarted``
   (call_id given or generated; params ``lang`` and ``account`` (the account object as JSON
   text) plus each account field as ``account.<key>``); must come first.
-* ``{"type":"text","text":...}`` -> ``TextReceived`` (typed turn instead of speech);
+* ``{"type":"start", ..., "mode": "assist"}`` starts a live-assist call (caller and agent
+  channels, the bot stays silent); ``{"type":"text","text":...,"channel"?: "caller"|"agent"}``
+  -> ``TextReceived`` (typed turn instead of speech; "agent" only in assist mode);
   ``{"type":"dtmf","digit":"5"}`` -> ``DtmfReceived``; ``{"type":"played","name":...}`` ->
   ``MarkPlayed`` (the page echoes our ``mark`` when playback reaches it);
   ``{"type":"hangup"}`` -> ``CallEnded("hangup")``, also before ``start``.
@@ -66,6 +68,7 @@ class SoftphoneAdapter:
         self.max_lead_ms = max_lead_ms
         self.started = False
         self.ended = False
+        self.assist = False  # start.mode == "assist": caller + agent channels, bot silent
         self.call_id = ""
         self.dropped_before_start = 0
         self._decoder = InboundDecoder("l16")
@@ -98,7 +101,10 @@ class SoftphoneAdapter:
             value = message.get("text")
             if not isinstance(value, str) or len(value) > _MAX_TURN_CHARS:
                 raise ProtocolError(1007, f"text must be a string of at most {_MAX_TURN_CHARS} characters")
-            return [TextReceived(value)]
+            channel = message.get("channel", "caller")
+            if channel not in ("caller", "agent") or (channel == "agent" and not self.assist):
+                raise ProtocolError(1007, 'text.channel must be "caller", or "agent" in an assist-mode call')
+            return [TextReceived(value, channel)]  # type: ignore[arg-type]
         if kind == "dtmf":
             return [DtmfReceived(get_str(message, "digit", "dtmf", max_chars=2))]
         name = get_str(message, "name", "played", max_chars=256)
@@ -141,9 +147,14 @@ class SoftphoneAdapter:
             rate_hz = get_int(message["rate_hz"], "start.rate_hz", low=8000, high=48000)
             self.rate_hz = self.out_rate_hz = rate_hz
             self._framer = self._new_framer(rate_hz)
+        mode = message.get("mode", "bot")
+        if mode not in ("bot", "assist"):
+            raise ProtocolError(1007, 'start.mode must be "bot" or "assist"')
+        self.assist = mode == "assist"
         self.call_id = call_id
         self.started = True
-        return CallStarted(call_id=call_id, rate_hz=self.rate_hz, params=params, peer=self.peer)
+        channels = ("caller", "agent") if self.assist else ("caller",)
+        return CallStarted(call_id=call_id, rate_hz=self.rate_hz, channels=channels, params=params, peer=self.peer)
 
     # ---------------------------------------------------------------- outbound
 
