@@ -164,7 +164,8 @@ def test_twilio_rest_transfer_dials_the_agent(start_server: Any) -> None:
 def test_twilio_signature_is_checked(start_server: Any) -> None:
     srv = start_server(lang="ko", twilio={"auth_token": "tw-secret", "public_url": "wss://bot.example.test/twilio"})
     with pytest.raises(Exception) as err:
-        ws_connect(srv.url("/twilio"), additional_headers={"X-Twilio-Signature": "bad"}).close()
+        with ws_connect(srv.url("/twilio"), additional_headers={"X-Twilio-Signature": "bad"}):
+            pass
     assert "403" in str(err.value)
 
 

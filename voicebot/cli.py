@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from voicebot.compliance.logfilter import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     try:
         args.config = load_config(args.config)
         return int(getattr(module, f"{known._prefix}_main")(args) or 0)

@@ -106,7 +106,6 @@ class HandoffConfig:
     webhook_secret: str = ""  # env VOICEBOT_WEBHOOK_SECRET
     webhook_timeout_s: float = field(default=5.0, metadata=_check(lambda v: v > 0, "> 0"))
     webhook_retries: int = field(default=3, metadata=_check(lambda v: 0 <= v <= 10, "0 to 10"))
-    on_critical: str = field(default="immediate", metadata=_check(lambda v: v in ("immediate", "acknowledge"), '"immediate" or "acknowledge"'))
     max_no_match: int = field(default=2, metadata=_check(lambda v: v >= 1, ">= 1"))
 
 

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import mimetypes
+import time
 from importlib import resources
 from urllib.parse import parse_qsl, urlsplit
 
@@ -44,7 +45,7 @@ def _response(status: int, body: bytes | str, content_type: str = "text/plain; c
     for k, v in (extra or {}).items():
         headers[k] = v
     reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-              426: "Upgrade Required"}.get(status, "OK")
+              426: "Upgrade Required", 429: "Too Many Requests"}.get(status, "OK")
     return Response(status, reason, headers, data)
 
 
@@ -68,6 +69,17 @@ def role_of(runtime: Runtime, token: str) -> set[str]:
         if s.admin_token:  # a real admin token also opens the agent's views
             roles.add("agent")
     return roles
+
+
+BROWSER_ROUTES = ("/softphone", "/feed")
+
+
+def origin_ok(request: Request) -> bool:
+    """Browser websocket routes accept only same-origin pages (or non-browser clients)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("Host", "")
 
 
 def required_role(route: str) -> str:
@@ -96,10 +108,21 @@ async def process_request(runtime: Runtime, connection: ServerConnection, reques
     route = parts.path.rstrip("/") or "/"
     query = dict(parse_qsl(parts.query))
     need = required_role(route)
+    addr = str(connection.remote_address[0]) if connection.remote_address else "?"
+    now = time.monotonic()
+    limiter = runtime.failed_logins
+    if need and limiter.blocked(addr, now):
+        runtime.metrics.inc("voicebot_errors_total", kind="auth_rate_limited")
+        return _response(429, "too many failed attempts\n", extra={"Retry-After": str(int(limiter.window_s))})
     if need and need not in role_of(runtime, request_token(request, query)):
+        limiter.failed(addr, now)
         runtime.metrics.inc("voicebot_errors_total", kind="auth")
-        log.warning("refused %s from %s: missing or wrong token", route, connection.remote_address)
+        log.warning("refused %s from %s: missing or wrong token", route, addr)
         return _response(401, "unauthorized\n", extra={"WWW-Authenticate": "Bearer"})
+    if route in BROWSER_ROUTES and not origin_ok(request):
+        runtime.metrics.inc("voicebot_errors_total", kind="origin")
+        log.warning("refused %s from %s: cross-origin page", route, addr)
+        return _response(403, "cross-origin request refused\n")
     if route == "/twilio" and not twilio_signature_ok(runtime, request):
         runtime.metrics.inc("voicebot_errors_total", kind="auth")
         log.warning("refused /twilio from %s: bad X-Twilio-Signature", connection.remote_address)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from voicebot.config import Config
 from voicebot.server.feed import LiveFeed
 from voicebot.server.metrics import Metrics
+from voicebot.server.ratelimit import FailedLogins
 
 if TYPE_CHECKING:
     from voicebot.session import CallSession
@@ -40,6 +41,7 @@ class Runtime:
     _engines: dict[str, Any] = field(default_factory=dict)
     _accounts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     handoff_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
+    failed_logins: FailedLogins = field(default_factory=FailedLogins)
 
     def __post_init__(self) -> None:
         m = self.metrics
