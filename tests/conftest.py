@@ -93,6 +93,14 @@ class RunningServer:
 
         self.loop.run_until_complete(boot())
         self.loop.run_forever()
+        # Finish every task still pending (cancelled) so no suspended coroutine is left for
+        # the garbage collector to close mid-await during a later test.
+        pending = asyncio.all_tasks(self.loop)
+        for t in pending:
+            t.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
 
     @property
     def port(self) -> int:

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "chat": ("voicebot.dialogue.cli", "chat", "run a call script with typed caller turns"),
     "nlu": ("voicebot.nlu.cli", "nlu", "understand utterances from stdin, one JSON line each"),
     "nlu-eval": ("voicebot.nlu.cli", "nlu_eval", "score NLU on a labelled JSONL file"),
-    "replay": ("voicebot.recording.cli", "replay", "replay recorded sessions and report differences"),
+    "replay": ("voicebot.recording.replay_cli", "replay", "replay recorded sessions and report differences"),
     "qa": ("voicebot.recording.cli", "qa", "score recorded sessions and write a QA report"),
     "recover": ("voicebot.recording.cli", "recover", "repair recordings of calls cut off by a crash"),
     "purge": ("voicebot.recording.cli", "purge", "delete audio and mask transcripts past retention"),

@@ -36,6 +36,8 @@ SOFTPHONE_EVENTS = frozenset({
 })
 READBACK_STATE = "confirm_promise"  # the script state that reads a promise back
 PREROLL_MS = 300
+VOICEMAIL_WATCH_S = 40
+VOICEMAIL_MONOLOGUE_S = 2.5
 BARGE_IN_CONFIRM_MS = 120
 HANGUP_DRAIN_TIMEOUT_S = 15.0
 
@@ -82,12 +84,21 @@ class ChannelListener:
         self.last_partial = ""
         self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.in_speech = False
+        self.speech_samples = 0  # caller speech so far (for voicemail detection)
+        self._speech_from = 0
+        self.beeps: Any = None
+        if channel == "caller" and not session.assist:
+            from voicebot.audio.tone import BeepDetector
+
+            self.beeps = BeepDetector(rate_hz)
 
     # Called on the event loop for every inbound chunk: cheap numpy work only.
     def push(self, pcm: bytes) -> None:
         arr = np.frombuffer(pcm, dtype="<i2")
         self.samples_seen += len(arr)
         vad_events = self.vad.process(arr)
+        if self.beeps is not None:
+            self._watch_for_voicemail(arr, vad_events)
         for e in vad_events:
             if e.kind == "speech_start":
                 self.in_speech = True
@@ -113,6 +124,23 @@ class ChannelListener:
                 self.in_speech = False
                 self.queue.put_nowait(("end", e.sample))
                 self.session.on_speech_end(self.channel, e.sample * 1000 // self.rate_hz)
+
+    def _watch_for_voicemail(self, arr: np.ndarray, vad_events: list[Any]) -> None:
+        """An answering machine: a monologue of at least VOICEMAIL_MONOLOGUE_S within the first
+        VOICEMAIL_WATCH_S of the call, then a beep. Stops watching after that window."""
+        for e in vad_events:
+            if e.kind == "speech_start":
+                self._speech_from = e.sample
+            elif e.kind == "speech_end":
+                self.speech_samples += e.sample - self._speech_from
+        if self.samples_seen > VOICEMAIL_WATCH_S * self.rate_hz:
+            self.beeps = None
+            return
+        hits = self.beeps.process(arr)
+        spoken = self.speech_samples + (self.samples_seen - self._speech_from if self.in_speech else 0)
+        if hits and spoken >= VOICEMAIL_MONOLOGUE_S * self.rate_hz:
+            self.beeps = None
+            self.session.on_voicemail_beep(hits[0] * 1000 // self.rate_hz)
 
     def text_turn(self, text: str) -> None:
         self.queue.put_nowait(("text", text))
@@ -235,10 +263,11 @@ class CallSession:
         self.dialogue: Any = None
         self.blocked: Any = None  # compliance Decision when the call may not go ahead
         self.account: Any = runtime.account_for(started.params, self.lang)
+        self.today = date.today()  # the call date the dialogue uses (recorded for replay)
         self.in_samples: dict[str, int] = {}  # inbound samples per channel, gaps included
         self.recorder = runtime.open_recorder(self)
         if not self.assist:
-            self.dialogue = runtime.new_dialogue(self.account, self.lang, date.today())
+            self.dialogue = runtime.new_dialogue(self.account, self.lang, self.today)
 
     # -- clock and taps ----------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -364,7 +393,10 @@ class CallSession:
                 self.ending = "hangup"
                 self.say_queue.put_nowait(_EndMarker())
                 return
-            if self.started.voicemail:
+            answered_by = self.started.params.get("AnsweredBy", "")
+            if self.started.voicemail or answered_by.startswith(("machine", "fax")):
+                self.emit(EventType.STATE_CHANGE, **{"from": "", "to": "voicemail_detected", "verified": False,
+                                                     "by": "pbx"})
                 self._apply(self.dialogue.on_voicemail())
             else:
                 self._apply(self.dialogue.start())
@@ -386,6 +418,17 @@ class CallSession:
         if p is not None and not p.played and not p.interrupted and p.say.interruptible:
             if self.barge_task is None or self.barge_task.done():
                 self.barge_task = asyncio.get_running_loop().create_task(self._confirm_barge_in(p))
+
+    def on_voicemail_beep(self, audio_ms: int) -> None:
+        """A monologue then a beep: an answering machine is recording. Stop whatever is playing
+        and leave only the limited-content message (no debt)."""
+        if self.dialogue is None or self.dialogue.finished or self.ending:
+            return
+        self.emit(EventType.STATE_CHANGE, **{"from": self.dialogue.state, "to": "voicemail_detected",
+                                             "verified": False, "by": "beep", "audio_ms": audio_ms})
+        if self.playing is not None and not self.playing.played:
+            self.barge_in(self.playing)
+        self._apply(self.dialogue.on_voicemail())
 
     def on_speech_end(self, channel: str, offset_ms: int) -> None:
         self.emit(EventType.SPEECH_END, channel=channel, audio_ms=offset_ms)
@@ -443,7 +486,7 @@ class CallSession:
     def _assist_caller_turn(self, text: str) -> None:
         from voicebot.nlu import understand
 
-        u = understand(text, self.lang, date.today())
+        u = understand(text, self.lang, self.today)
         self.emit(EventType.UNDERSTOOD, channel="caller", **u.to_json_obj())
         if u.amount is not None:
             self.promise["amount"] = u.amount

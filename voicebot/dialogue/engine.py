@@ -154,8 +154,9 @@ class Dialogue:
         return [self._say(state, template, f"{state.name}.no_input")]
 
     def on_voicemail(self) -> list[Action]:
-        """An answering machine picked up: leave the limited-content message and end."""
-        self._check_started()
+        """An answering machine picked up: leave the limited-content message and end. May open
+        the call (the PBX's answering-machine detection said so before anything was said)."""
+        self._started = True
         if self.finished:
             return []
         return self._go(self.script.voicemail_state)

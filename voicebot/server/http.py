@@ -87,8 +87,8 @@ def required_role(route: str) -> str:
         return "agent" if route == "/softphone" else "pbx"
     if route.startswith("/api/sessions") or route.startswith("/recordings") or route.startswith("/qa"):
         return "admin"
-    if route in ("/healthz",):
-        return ""
+    if route in ("/healthz",) or route.startswith("/static/"):
+        return ""  # assets are not secret, and <script src> cannot carry a token
     return "agent"
 
 

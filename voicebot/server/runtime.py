@@ -154,9 +154,20 @@ class Runtime:
             "peer": session.started.peer,
             "lang": session.lang,
             "model": self.model_name,
-            "script": getattr(script, "name", "") if script is not None else "",
+            "script": str(getattr(script, "path", "")) if script is not None else "",
             "script_version": getattr(script, "version", "") if script is not None else "",
             "config_hash": self.config.digest(),
+            "call_date": session.today.isoformat(),
+            "voicemail": bool(session.started.voicemail),
+            # What replay needs to rebuild the call; the borrower's name and ids stay out.
+            "account": {k: v for k, v in session.account.to_json_obj().items()
+                        if k not in ("account_id", "phone", "name")},
+            "policy": {"min_promise_fraction": self.config.dialogue.min_promise_fraction,
+                       "latest_promise_days": self.config.dialogue.latest_promise_days,
+                       "max_no_match": self.config.handoff.max_no_match},
+            "asr": {"endpoint_silence_ms": self.config.asr.endpoint_silence_ms,
+                    "vad_threshold_db": self.config.asr.vad_threshold_db, "chunk_ms": self.config.asr.chunk_ms},
+            "profile": self.config.dialogue.profile,
             "assist": session.assist,
             "started_at_unix": time.time(),
         }
