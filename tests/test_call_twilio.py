@@ -203,3 +203,27 @@ def test_barge_in_clears_interruptible_prompt_but_not_disclosure(start_server: A
     assert interruptible, "the reprompt after an unexpected key should be interruptible"
     assert clear is not None
     assert any(e["type"] == "barge_in" for e in events)
+
+
+def test_answering_machine_gets_only_the_limited_message(start_server: Any, espeak: Any) -> None:
+    srv = start_server(lang="ko")
+    greeting = espeak("지금은 전화를 받을 수 없습니다 삐 소리 후에 메시지를 남겨 주세요", "ko", 8000)
+    t = np.arange(int(0.5 * 8000)) / 8000
+    beep = (0.4 * 32767 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+
+    async def call() -> TwilioPeer:
+        async with TwilioPeer(srv.url("/twilio"), call_sid="CA-vm", params={"lang": "ko"}) as peer:
+            peer.say(np.concatenate([greeting, np.zeros(1600, np.int16), beep]), silence_after_s=0.5)
+            await asyncio.wait_for(peer.closed.wait(), scaled(60))  # type: ignore[union-attr]
+            return peer
+
+    asyncio.run(call())
+    time.sleep(0.5)
+    events = _session_events(srv, "CA-vm")
+    detected = [e for e in events if e["type"] == "state_change" and e["to"] == "voicemail_detected"]
+    assert detected and detected[0]["by"] == "beep"
+    after = [e for e in events if e["type"] == "say" and e["offset_ms"] >= detected[0]["offset_ms"]]
+    assert after and all(not e["mentions_debt"] for e in after)
+    assert not any(w in e["text"] for e in after for w in ("이십만", "200,000", "한빛캐피탈"))
+    outcome = next(e for e in events if e["type"] == "outcome")
+    assert outcome["disposition"] == "voicemail"

@@ -29,6 +29,7 @@ import re
 from datetime import date
 
 from voicebot.nlu import INTENTS, Understanding
+from voicebot.nlu.classifier import refine
 from voicebot.nlu.en_agent import agent_flags
 from voicebot.nlu.en_dates import resolve_date
 from voicebot.nlu.en_numbers import committed_amount
@@ -181,6 +182,7 @@ def understand(text: str, today: date) -> Understanding:
         # answers "how much and when": a promise even without a verb.
         if committed_amount(tokens) is not None and resolve_date(norm, today) is not None:
             found.add("promise_to_pay")
+    found, critical = refine(found, critical, norm, "en")  # trained model adds recall (classifier.py)
     amount = committed_amount(tokens) if found & _AMOUNT_INTENTS else None
     day = None
     if found & _DATE_INTENTS:

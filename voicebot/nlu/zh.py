@@ -24,6 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicebot.nlu import AGENT_FLAGS, Understanding
+from voicebot.nlu.classifier import refine
 from voicebot.nlu.safety import assess
 from voicebot.nlu.zh_dates import find_date
 from voicebot.nlu.zh_numbers import find_amount
@@ -206,6 +207,7 @@ def understand(text: str, today: date) -> Understanding:
         intents.discard("affirm")
     if "wrong_party" in intents:
         intents.discard("deny")  # 不是他本人我是他弟弟: the 'no' is the wrong-party report
+    intents, critical = refine(intents, critical, norm, "zh")  # trained model adds recall (classifier.py)
     if not intents:
         intents.add("none")
     amount = find_amount(norm) if intents & _PAY_INTENTS else None

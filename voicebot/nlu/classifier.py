@@ -1,0 +1,196 @@
+"""A small trained intent classifier that backs up the caller rules on unseen wordings.
+
+The rule lexicons (``en.py``, ``zh.py``, ``safety.py``) score ~1.0 on the sets they were tuned
+on but miss new wordings of distress and self-harm on every fresh blind set. This module adds
+a model that generalises from character shapes instead of listed phrases:
+
+- features: hashed n-grams of the language module's *normalised* text. Mandarin (no spaces):
+  character 1-4 grams. English: word uni/bi-grams plus character 3-5 grams (which carry
+  morphology and slips: "hurting"/"hurt", "dont"/"don't"). Each distinct n-gram counts once;
+  a line's vector is scaled by 1/sqrt(number of n-grams), so long lines do not score higher.
+  Buckets are crc32 of the n-gram (identical across processes, unlike Python's ``hash``); the
+  model file also carries the table n-gram -> bucket row for the n-grams seen in training, so
+  inference is dict look-ups (an unseen n-gram has no trained weight and is skipped).
+- model: one-vs-rest logistic regression, one output per intent plus ``critical``; weights
+  ship as ``voicebot/nlu/data/<lang>/intent_model.npz`` (trained by ``voicebot.nlu.train``).
+- combination (:func:`combine`): the rules stay primary. The model may only *add* the
+  recall-critical intents (distress, dispute, request_agent) and ``critical`` when its
+  probability clears a threshold chosen by leave-one-file-out cross-validation on the training
+  sets, and may replace a rules ``none`` by its top intent when confident. It never removes an
+  intent, and never touches amount or date (those stay with the rules).
+
+Pure and numpy-only: text in, probabilities out. The model file is read once per process.
+"""
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from voicebot.errors import ModelNotFoundError
+from voicebot.nlu.safety import blank_idioms
+
+LABELS: tuple[str, ...] = (
+    "promise_to_pay", "already_paid", "payment_plan", "dispute", "distress", "request_agent",
+    "wrong_party", "callback", "refuse", "cease_contact", "affirm", "deny", "ask_info", "none",
+    "critical",
+)
+ADDABLE: tuple[str, ...] = ("distress", "dispute", "request_agent")
+BUCKETS = 1 << 18  # hash space; only buckets seen in training are stored
+MODEL_FILE = "intent_model.npz"
+# Hand-set, not cross-validated: the README's "money tight is a plan, not distress" convention
+# means a rules payment_plan line needs a clearly distressed model before distress is added.
+PLAN_DISTRESS_MIN = 0.5
+
+_CHAR_SPANS = {"en": (3, 5), "zh": (1, 4)}
+_WORD = "\x01"  # marks word n-grams; never in normalised text
+_BIGRAM = "\x04"
+
+
+def ngrams(norm: str, lang: str) -> frozenset[str]:
+    """Distinct n-grams of a normalised line (``en.normalise`` / ``zh.normalise`` output).
+
+    English: character 3-5 grams of " text " plus word uni/bi-grams (with sentence ends);
+    Mandarin: character 1-4 grams with start/end marks. Raises ValueError for another language."""
+    if lang not in _CHAR_SPANS:
+        raise ValueError(f"no classifier features for language {lang!r}")
+    lo, hi = _CHAR_SPANS[lang]
+    text = f" {norm} " if lang == "en" else f"\x02{norm}\x03"
+    grams = {text[i:i + n] for n in range(lo, hi + 1) for i in range(len(text) - n + 1)}
+    if lang == "en":
+        words = ["<s>", *norm.split(), "</s>"]
+        grams.update(_WORD + w for w in words[1:-1])
+        grams.update(_BIGRAM + a + " " + b for a, b in zip(words, words[1:]))
+    return frozenset(grams)
+
+
+def bucket(gram: str) -> int:
+    """The hash bucket of one n-gram (crc32: identical across processes, unlike ``hash``)."""
+    return zlib.crc32(gram.encode("utf-8")) & (BUCKETS - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class IntentModel:
+    """Trained weights for one language. ``weights[r]`` holds the per-label weights of one hash
+    bucket; ``row_of_gram`` maps every n-gram seen in training to its bucket's row (n-grams
+    never seen in training have no trained weight, so inference skips hashing them);
+    ``thresholds[label]`` is the probability at or above which :func:`combine` adds that label
+    (``none``: the confidence needed to replace a rules 'none' by the model's top intent)."""
+
+    lang: str
+    labels: tuple[str, ...]
+    row_of_gram: dict[str, int]
+    weights: np.ndarray
+    bias: np.ndarray
+    thresholds: dict[str, float]
+
+    def scores(self, norm: str) -> np.ndarray:
+        """Per-label probabilities (0..1, in ``labels`` order) for one normalised line.
+
+        The line vector is the sum of its distinct n-grams' buckets scaled by
+        1/sqrt(number of distinct n-grams), the same as in training."""
+        grams = ngrams(norm, self.lang)
+        table = self.row_of_gram
+        rows = np.fromiter([table[g] for g in grams if g in table], dtype=np.intp)
+        # sorted: a set's order follows the process's string-hash salt, and float sums in a
+        # different order differ in the last bit; sorted rows give identical results everywhere.
+        rows.sort()
+        z = self.weights.take(rows, axis=0).sum(axis=0) * (1.0 / np.sqrt(max(len(grams), 1))) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def probabilities(self, norm: str) -> dict[str, float]:
+        """:meth:`scores` keyed by label; deterministic."""
+        return dict(zip(self.labels, self.scores(norm).tolist()))
+
+
+def build_model(lang: str, grams: list[str], gram_rows: np.ndarray, weights: np.ndarray,
+                bias: np.ndarray, thresholds: dict[str, float],
+                labels: tuple[str, ...] = LABELS) -> IntentModel:
+    """An :class:`IntentModel` from arrays (used by loading and by training)."""
+    return IntentModel(lang=lang, labels=tuple(labels),
+                       row_of_gram=dict(zip(grams, np.asarray(gram_rows).tolist())),
+                       weights=np.asarray(weights, dtype=np.float32),
+                       bias=np.asarray(bias, dtype=np.float32), thresholds=dict(thresholds))
+
+
+def model_bytes(model: IntentModel) -> bytes:
+    """The ``.npz`` serialisation (weights stored as float16 to keep the file small)."""
+    buffer = io.BytesIO()
+    names = list(model.thresholds)
+    np.savez_compressed(
+        buffer, lang=np.array(model.lang), labels=np.array(model.labels),
+        grams=np.array(list(model.row_of_gram)),
+        gram_rows=np.array(list(model.row_of_gram.values()), dtype=np.int32),
+        weights=model.weights.astype(np.float16), bias=model.bias.astype(np.float32),
+        threshold_names=np.array(names),
+        threshold_values=np.array([model.thresholds[n] for n in names], dtype=np.float64))
+    return buffer.getvalue()
+
+
+def model_from_bytes(blob: bytes) -> IntentModel:
+    """Inverse of :func:`model_bytes`. Raises ModelNotFoundError on a malformed file."""
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            thresholds = dict(zip(data["threshold_names"].tolist(),
+                                  data["threshold_values"].astype(float).tolist()))
+            return build_model(str(data["lang"]), data["grams"].tolist(), data["gram_rows"],
+                               data["weights"].astype(np.float32), data["bias"], thresholds,
+                               tuple(data["labels"].tolist()))
+    except (KeyError, ValueError, OSError) as exc:
+        raise ModelNotFoundError(f"malformed intent model: {exc}") from exc
+
+
+@lru_cache(maxsize=None)
+def load_model(lang: str) -> IntentModel:
+    """The shipped model of ``lang`` from package data (cached). Raises ModelNotFoundError when absent."""
+    path = resources.files("voicebot.nlu").joinpath("data", lang, MODEL_FILE)
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ModelNotFoundError(f"no intent model shipped for {lang!r} ({MODEL_FILE})") from exc
+    return model_from_bytes(blob)
+
+
+def combine(found: set[str], critical: bool, probs: dict[str, float],
+            thresholds: dict[str, float], figurative: bool = False) -> tuple[set[str], bool]:
+    """Merge rule intents with model probabilities; returns (intents, critical).
+
+    ``found`` is the rules' intent set (empty or {"none"} for 'none'). The model adds
+    ``critical`` (with distress) and the ADDABLE intents at their thresholds; a relative's
+    report of the borrower's death/hospital/jail (rules: wrong_party) is not turned into
+    distress unless the model finds it critical. When the rules found nothing, the model's top
+    intent replaces 'none' if it clears ``thresholds['none']`` and beats 'none' itself.
+    ``figurative`` (the line holds a death idiom or everyday "end this call": safety.toml
+    [idioms]) leaves the line to the rules, which were written for exactly those. Money being
+    tight is a plan, not distress: a rules payment_plan line gets model distress only when the
+    model rates distress above payment_plan and at least PLAN_DISTRESS_MIN. Never removes a rule intent."""
+    out = set(found) - {"none"}
+    if figurative:
+        return out, critical
+    if probs["critical"] >= thresholds["critical"]:
+        critical = True
+    for label in ADDABLE:
+        if probs[label] >= thresholds[label]:
+            if label == "distress" and ("wrong_party" in out or (
+                    "payment_plan" in out and (probs["payment_plan"] > probs["distress"]
+                                               or probs["distress"] < PLAN_DISTRESS_MIN))):
+                continue
+            out.add(label)
+    if critical:
+        out.add("distress")
+    if not out:
+        top = max((lab for lab in probs if lab not in ("none", "critical")), key=probs.__getitem__)
+        if probs[top] >= thresholds["none"] and probs[top] > probs["none"]:
+            out.add(top)
+    return out, critical
+
+
+def refine(found: set[str], critical: bool, norm: str, lang: str) -> tuple[set[str], bool]:
+    """:func:`combine` with the shipped model of ``lang`` on a normalised line."""
+    model = load_model(lang)
+    figurative = blank_idioms(norm, lang) != norm
+    return combine(found, critical, model.probabilities(norm), model.thresholds, figurative)

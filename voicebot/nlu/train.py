@@ -1,0 +1,236 @@
+"""Train the intent classifier (voicebot/nlu/classifier.py) from labelled caller lines.
+
+Run: ``python -m voicebot.nlu.train --lang en`` (writes ``voicebot/nlu/data/en/intent_model.npz``
+and prints the cross-validation figures). numpy only, deterministic: full-batch Adam from zero
+weights over a fixed file order, so the same files give the same weights on the same machine.
+``SEED`` fixes the only arbitrary choice left (the order lines are stacked in).
+
+Training files are the labelled caller sets the rules were developed on (TRAIN_FILES). The
+fresh blind sets written for this model (``en_blind5_caller``, ``zh_blind4_caller``) are never
+read here: they measure the result.
+
+Thresholds (how sure the model must be before it adds an intent) come from leave-one-file-out
+cross-validation: each file is predicted by a model trained on the others, which mimics a new
+blind set. For each addable label the threshold is the lowest probability at which the
+out-of-fold precision stays at or above its floor at every higher threshold too (recall-leaning,
+floors in PRECISION_FLOORS); 'none' replacement needs the out-of-fold top intent to be right at
+least NONE_ACCURACY of the time.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voicebot.nlu.classifier import ADDABLE, LABELS, MODEL_FILE, IntentModel, bucket, build_model, model_bytes, ngrams
+
+SEED = 20261128
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO = PACKAGE_DIR.parents[1]
+OWN_DATA = REPO / "tests" / "nlu" / "data"
+SHARED_DATA = REPO.parent / "shared" / "data"
+TRAIN_FILES: dict[str, tuple[Path, ...]] = {
+    "en": (SHARED_DATA / "nlu_dev_en.jsonl", OWN_DATA / "en_caller.jsonl",
+           OWN_DATA / "en_blind_caller.jsonl", OWN_DATA / "en_blind2_caller.jsonl",
+           OWN_DATA / "en_blind3_caller.jsonl", OWN_DATA / "en_blind4_caller.jsonl"),
+    "zh": (SHARED_DATA / "nlu_dev_zh.jsonl", OWN_DATA / "zh_caller.jsonl", OWN_DATA / "zh_heldout.jsonl",
+           OWN_DATA / "zh_blind_caller.jsonl", OWN_DATA / "zh_blind2_caller.jsonl",
+           OWN_DATA / "zh_blind3_caller.jsonl"),
+}
+HELD_OUT = ("en_blind5_caller.jsonl", "zh_blind4_caller.jsonl")  # never trained or tuned on
+PRECISION_FLOORS = {"critical": 0.85, "distress": 0.75, "dispute": 0.7, "request_agent": 0.75}
+NONE_ACCURACY = 0.8
+L2 = 1e-3
+STEPS = 300
+LEARNING_RATE = 0.05
+GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """Normalised lines, their label matrix (n x len(LABELS), 0/1) and source file index."""
+
+    norms: tuple[str, ...]
+    targets: np.ndarray
+    groups: np.ndarray
+
+
+def normaliser(lang: str) -> Any:
+    """The language module's ``normalise`` (the same text the runtime hook passes)."""
+    return importlib.import_module(f"voicebot.nlu.{lang}").normalise
+
+
+def load_corpus(lang: str, files: tuple[Path, ...] | None = None) -> Corpus:
+    """Caller lines of ``files`` (default TRAIN_FILES[lang]). Raises FileNotFoundError if one is
+    missing and ValueError if a held-out blind set is passed."""
+    norm = normaliser(lang)
+    norms: list[str] = []
+    rows: list[np.ndarray] = []
+    groups: list[int] = []
+    for g, path in enumerate(files or TRAIN_FILES[lang]):
+        if path.name in HELD_OUT:
+            raise ValueError(f"{path.name} is a held-out blind set; never train on it")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if "intents" not in item or item.get("lang") != lang:
+                continue
+            y = np.zeros(len(LABELS))
+            for intent in item["intents"]:
+                y[LABELS.index(intent)] = 1.0
+            y[LABELS.index("critical")] = 1.0 if item.get("critical") else 0.0
+            norms.append(norm(item["text"]))
+            rows.append(y)
+            groups.append(g)
+    order = np.random.default_rng(SEED).permutation(len(norms))
+    return Corpus(norms=tuple(norms[i] for i in order), targets=np.array(rows)[order],
+                  groups=np.array(groups)[order])
+
+
+Fitted = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]
+
+
+def fit(norms: tuple[str, ...], targets: np.ndarray, lang: str) -> Fitted:
+    """One-vs-rest logistic regression over hashed n-grams; returns (n-grams seen, their
+    weight rows, weights rows x labels, bias)."""
+    line_grams = [sorted(ngrams(n, lang)) for n in norms]
+    vocab = sorted({g for grams in line_grams for g in grams})
+    vocab_bucket = np.array([bucket(g) for g in vocab], dtype=np.int64)
+    buckets, gram_rows = np.unique(vocab_bucket, return_inverse=True)
+    position = {g: i for i, g in enumerate(vocab)}
+    lengths = np.array([len(g) for g in line_grams])
+    cols = gram_rows[np.array([position[g] for grams in line_grams for g in grams])]
+    vals = np.repeat(1.0 / np.sqrt(lengths), lengths)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    row_of_nnz = np.repeat(np.arange(len(norms)), lengths)
+    by_col = np.argsort(cols, kind="stable")
+    col_starts = np.searchsorted(cols[by_col], np.arange(len(buckets)))
+    n, k = targets.shape
+    pos = targets.sum(axis=0)
+    pos_weight = np.clip(np.sqrt((n - pos) / np.maximum(pos, 1.0)), 1.0, 5.0)
+    sample_w = np.where(targets > 0, pos_weight, 1.0) / n
+    w = np.zeros((len(buckets), k))
+    b = np.zeros(k)
+    params = [w, b]
+    m = [np.zeros_like(w), np.zeros_like(b)]
+    v = [np.zeros_like(w), np.zeros_like(b)]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for step in range(1, STEPS + 1):
+        z = np.add.reduceat(w[cols] * vals[:, None], starts) + b
+        p = 1.0 / (1.0 + np.exp(-z))
+        g = (p - targets) * sample_w
+        contrib = (g[row_of_nnz] * vals[:, None])[by_col]
+        grads = [np.add.reduceat(contrib, col_starts) + L2 * w, g.sum(axis=0)]
+        for i, grad in enumerate(grads):
+            m[i] = beta1 * m[i] + (1 - beta1) * grad
+            v[i] = beta2 * v[i] + (1 - beta2) * grad * grad
+            m_hat = m[i] / (1 - beta1 ** step)
+            v_hat = v[i] / (1 - beta2 ** step)
+            params[i] -= LEARNING_RATE * m_hat / (np.sqrt(v_hat) + eps)
+    return vocab, gram_rows, w, b
+
+
+def predict(model: IntentModel, norms: tuple[str, ...]) -> np.ndarray:
+    """Probability matrix (lines x LABELS) of ``model`` on normalised lines."""
+    order = [model.labels.index(lab) for lab in LABELS]
+    return np.array([model.scores(n)[order] for n in norms])
+
+
+def out_of_fold(corpus: Corpus, lang: str) -> np.ndarray:
+    """Leave-one-file-out probabilities: each file scored by a model trained on the others."""
+    probs = np.zeros(corpus.targets.shape)
+    for g in np.unique(corpus.groups):
+        train = np.flatnonzero(corpus.groups != g)
+        test = np.flatnonzero(corpus.groups == g)
+        grams, gram_rows, w, b = fit(tuple(corpus.norms[i] for i in train), corpus.targets[train], lang)
+        model = build_model(lang, grams, gram_rows, w, b, {})
+        probs[test] = predict(model, tuple(corpus.norms[i] for i in test))
+    return probs
+
+
+def _lowest_stable(values: list[tuple[float, float | None]], floor: float) -> float:
+    """Lowest threshold from which every higher threshold's figure (None = no prediction)
+    stays >= floor; 0.99 when even the highest fails."""
+    chosen = 0.99
+    for t, figure in sorted(values, reverse=True):
+        if figure is not None and figure < floor:
+            break
+        chosen = t
+    return chosen
+
+
+def choose_thresholds(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Recall-leaning thresholds from out-of-fold probabilities (see module docstring)."""
+    thresholds: dict[str, float] = {}
+    for label in ("critical", *ADDABLE):
+        j = LABELS.index(label)
+        curve = []
+        for t in GRID:
+            hit = probs[:, j] >= t
+            curve.append((float(t), float(targets[hit, j].mean()) if hit.any() else None))
+        thresholds[label] = _lowest_stable(curve, PRECISION_FLOORS[label])
+    intents = [j for j, lab in enumerate(LABELS) if lab not in ("none", "critical")]
+    top = np.array(intents)[probs[:, intents].argmax(axis=1)]
+    top_p = probs[np.arange(len(probs)), top]
+    beats_none = top_p > probs[:, LABELS.index("none")]
+    right = targets[np.arange(len(probs)), top] > 0
+    curve = []
+    for t in GRID:
+        hit = (top_p >= t) & beats_none
+        curve.append((float(t), float(right[hit].mean()) if hit.any() else None))
+    thresholds["none"] = _lowest_stable(curve, NONE_ACCURACY)
+    return thresholds
+
+
+def cv_report(probs: np.ndarray, targets: np.ndarray, thresholds: dict[str, float]) -> dict[str, Any]:
+    """Model-alone out-of-fold precision/recall per addable label at the chosen thresholds."""
+    report: dict[str, Any] = {}
+    for label in ("critical", *ADDABLE):
+        j = LABELS.index(label)
+        hit = probs[:, j] >= thresholds[label]
+        gold = targets[:, j] > 0
+        tp = int((hit & gold).sum())
+        report[label] = {"threshold": thresholds[label], "support": int(gold.sum()),
+                         "precision": round(tp / max(int(hit.sum()), 1), 3),
+                         "recall": round(tp / max(int(gold.sum()), 1), 3)}
+    return report
+
+
+def train(lang: str, files: tuple[Path, ...] | None = None,
+          thresholds: dict[str, float] | None = None) -> tuple[IntentModel, dict[str, Any]]:
+    """Train on ``files``; thresholds by leave-one-file-out CV unless given. Returns the model
+    and a report (CV figures; empty when thresholds were given)."""
+    corpus = load_corpus(lang, files)
+    report: dict[str, Any] = {"lines": len(corpus.norms)}
+    if thresholds is None:
+        probs = out_of_fold(corpus, lang)
+        thresholds = choose_thresholds(probs, corpus.targets)
+        report["cv"] = cv_report(probs, corpus.targets, thresholds)
+    grams, gram_rows, w, b = fit(corpus.norms, corpus.targets, lang)
+    model = build_model(lang, grams, gram_rows, w.astype(np.float16).astype(np.float32), b, thresholds)
+    report["thresholds"] = thresholds
+    return model, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=sorted(TRAIN_FILES), required=True)
+    parser.add_argument("--out", type=Path, default=None, help="default: the packaged model file")
+    args = parser.parse_args(argv)
+    model, report = train(args.lang)
+    out = args.out or PACKAGE_DIR / "data" / args.lang / MODEL_FILE
+    out.write_bytes(model_bytes(model))
+    print(json.dumps(report, indent=1))
+    print(f"wrote {out} ({out.stat().st_size:,} bytes, {len(model.weights):,} buckets, "
+          f"{len(model.row_of_gram):,} n-grams)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
