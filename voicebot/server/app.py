@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import ssl
 from dataclasses import dataclass
@@ -52,8 +53,10 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return ctx
 
 
-async def start(runtime: Runtime) -> Listening:
-    """Start every listener; return the bound ports (useful with port 0)."""
+async def start(runtime: Runtime, reuse_port: bool = False) -> Listening:
+    """Start every listener; return the bound ports (useful with port 0). ``reuse_port``
+    lets several worker processes share one port (SO_REUSEPORT: the kernel spreads new
+    connections across them)."""
     cfg = runtime.config.server
     tls = tls_context(runtime.config)
 
@@ -71,10 +74,12 @@ async def start(runtime: Runtime) -> Listening:
         ssl=tls,
         compression="deflate",
         server_header="voicebot",
+        reuse_port=reuse_port,
     )
     ws_port = server.sockets[0].getsockname()[1] if cfg.port == 0 else cfg.port
     tcp = await asyncio.start_server(
-        lambda r, w: calls.audiosocket_handler(runtime, r, w), cfg.host, cfg.audiosocket_port
+        lambda r, w: calls.audiosocket_handler(runtime, r, w), cfg.host, cfg.audiosocket_port,
+        reuse_port=reuse_port,
     )
     as_port = tcp.sockets[0].getsockname()[1]
     log.info("listening on %s://%s:%d (websocket + HTTP), AudioSocket tcp %s:%d",
@@ -131,6 +136,8 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="override asr.model")
     parser.add_argument("--no-warm", action="store_true", help="don't pre-render static prompts")
     parser.add_argument("--ready-file", help="write 'ws_port audiosocket_port' here once listening")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing the ports via SO_REUSEPORT (each loads the model)")
 
 
 def serve_main(args: argparse.Namespace) -> int:
@@ -141,11 +148,54 @@ def serve_main(args: argparse.Namespace) -> int:
                                    ("audiosocket_port", args.audiosocket_port)) if v is not None}
     if overrides:
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, **overrides))
+    if args.workers > 1:
+        return _supervise(args, config)
     runtime = build_runtime(config, args.model)
-    return asyncio.run(_serve(runtime, warm=not args.no_warm, ready_file=args.ready_file))
+    reuse = os.environ.get("VOICEBOT_REUSE_PORT") == "1"
+    return asyncio.run(_serve(runtime, warm=not args.no_warm, ready_file=args.ready_file, reuse_port=reuse))
 
 
-async def _serve(runtime: Runtime, warm: bool, ready_file: str | None) -> int:
+def _supervise(args: argparse.Namespace, config: Config) -> int:
+    """Run ``--workers`` copies of ``voicebot serve`` on the same ports (SO_REUSEPORT),
+    forward SIGTERM/SIGINT to them, and exit with the worst exit code."""
+    import subprocess
+    import sys
+
+    if config.server.port == 0 or config.server.audiosocket_port == 0:
+        print("voicebot: --workers needs fixed ports (port 0 would give each worker its own)", file=sys.stderr)
+        return 2
+    argv = [sys.executable, "-m", "voicebot"] + (["--config", config.source] if config.source != "<defaults>" else [])
+    argv += ["serve", "--port", str(config.server.port), "--audiosocket-port", str(config.server.audiosocket_port),
+             "--host", config.server.host]
+    if args.model:
+        argv += ["--model", args.model]
+    if args.no_warm:
+        argv.append("--no-warm")
+    env = {**os.environ, "VOICEBOT_REUSE_PORT": "1"}
+    procs = [subprocess.Popen(argv + (["--ready-file", f"{args.ready_file}.{i}"] if args.ready_file else []), env=env)
+             for i in range(args.workers)]
+
+    def forward(signum: int, _frame: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    log.info("supervising %d workers on port %d", len(procs), config.server.port)
+    if args.ready_file:
+        import time
+
+        while not all(Path(f"{args.ready_file}.{i}").exists() for i in range(len(procs))):
+            if any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.1)
+        Path(args.ready_file).write_text(f"{config.server.port} {config.server.audiosocket_port}\n")
+    codes = [p.wait() for p in procs]
+    return max(codes)
+
+
+async def _serve(runtime: Runtime, warm: bool, ready_file: str | None, reuse_port: bool = False) -> int:
     from voicebot.handoff import HandoffClient
 
     runtime.handoff_client = HandoffClient(runtime.config)  # type: ignore[attr-defined]
@@ -153,7 +203,7 @@ async def _serve(runtime: Runtime, warm: bool, ready_file: str | None) -> int:
         loop = asyncio.get_running_loop()
         n = await loop.run_in_executor(runtime.tts_executor, runtime.warm_prompts, 8000)
         log.info("static prompts ready (%d cached)", n)
-    listening = await start(runtime)
+    listening = await start(runtime, reuse_port=reuse_port)
     if ready_file:
         Path(ready_file).write_text(f"{listening.ws_port} {listening.audiosocket_port}\n")
     stop_event = asyncio.Event()

@@ -1,0 +1,52 @@
+"""`voicebot serve --workers 2`: two processes share one port through SO_REUSEPORT."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import scaled
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_two_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
+    port, as_port = _free_port(), _free_port()
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicebot", "serve", "--workers", "2", "--port", str(port),
+         "--audiosocket-port", str(as_port), "--no-warm", "--ready-file", str(ready)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        deadline = time.monotonic() + scaled(90)
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert ready.exists(), proc.stderr.read() if proc.poll() is not None else "not ready"
+        pids = set()
+        for _ in range(200):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                pids.add(json.loads(resp.read())["pid"])
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2, "every connection went to one worker"
+        assert proc.pid not in pids  # the supervisor only supervises
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(scaled(60))
+    assert code == 0
