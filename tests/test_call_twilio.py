@@ -18,8 +18,16 @@ from tests.twilio_peer import TwilioPeer
 pytestmark = pytest.mark.slow
 
 
-def _session_events(srv: Any, call_id: str) -> list[dict[str, Any]]:
-    path = srv.runtime.config.sessions_path / call_id / "events.jsonl"
+def _session_events(srv: Any, call_id: str, timeout_s: float = 30) -> list[dict[str, Any]]:
+    """The call's recorded events, once the call has ended and its recording is closed."""
+    directory = srv.runtime.config.sessions_path / call_id
+    deadline = time.monotonic() + scaled(timeout_s)
+    while time.monotonic() < deadline:
+        meta = directory / "meta.json"
+        if meta.exists() and "ended_at" in json.loads(meta.read_text() or "{}"):
+            break
+        time.sleep(0.05)
+    path = directory / "events.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -134,7 +142,7 @@ def test_bad_frame_closes_only_its_call(start_server: Any) -> None:
                 await bad.wait_for(lambda m: m.get("event") == "media", scaled(30))
                 assert bad.ws is not None
                 await bad.ws.send("{not json")
-                await asyncio.wait_for(bad.closed.wait(), scaled(10))  # type: ignore[union-attr]
+                await asyncio.wait_for(bad.closed.wait(), scaled(30))  # type: ignore[union-attr]
                 bad_close = (bad.close_code, bad.close_reason)
             n = len(good.events("media"))
             await _wait_listening(srv, "CA-good", "verify", scaled(60))

@@ -157,6 +157,15 @@ class ChannelListener:
             self.pending, self.pending_samples = [], 0
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception as exc:  # a decoder failure ends recognition on this channel, not the call
+            log.error("call %s: ASR failed on %s: %s", self.session.call_id, self.channel, exc)
+            self.session.emit(EventType.ERROR, kind="asr", channel=self.channel, message=str(exc))
+            self.session.runtime.metrics.inc("voicebot_errors_total", kind="asr")
+            self.session.technical_handoff("asr")
+
+    async def _run(self) -> None:
         engine = self.session.runtime.engine
         try:
             while True:
@@ -474,6 +483,16 @@ class CallSession:
             return
         self._apply(self.dialogue.on_caller_turn(text))
 
+    def technical_handoff(self, component: str) -> None:
+        """An engine failed mid-call: pass the caller to a person rather than go silent.
+        The engine restarts its worker for the next call (TTS) or the next utterance (ASR)."""
+        if self.ending or self.dialogue is None or self.dialogue.finished:
+            return
+        from voicebot import dialogue as dl
+
+        summary = {"verified": self.dialogue.verified, "state": self.dialogue.state, "error": component}
+        self._apply([dl.HandOff("technical_error", summary)])
+
     def _agent_turn(self, text: str) -> None:
         from voicebot.nlu import agent_flags
 
@@ -572,6 +591,8 @@ class CallSession:
         except Exception as exc:  # a TTS failure ends this prompt, not the call
             log.error("call %s: TTS failed for prompt %s: %s", self.call_id, say.prompt_id, exc)
             self.emit(EventType.ERROR, kind="tts", message=str(exc))
+            self.runtime.metrics.inc("voicebot_errors_total", kind="tts")
+            self.technical_handoff("tts")
         mark_wire = self.adapter.send(ev.SendMark(p.mark))
         self._take_adapter_events()
         self.outbound.put_control(mark_wire, tag=p.mark, on_sent=lambda: self._prompt_sent(p, bool(mark_wire)))
