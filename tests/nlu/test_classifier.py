@@ -26,12 +26,37 @@ from voicebot.nlu.train import HELD_OUT, OWN_DATA, TRAIN_FILES, load_corpus, tra
 REPO = Path(__file__).resolve().parents[2]
 BLIND = {"en": OWN_DATA / "en_blind5_caller.jsonl", "zh": OWN_DATA / "zh_blind4_caller.jsonl"}
 NORMALISE = {"en": en_module.normalise, "zh": zh_module.normalise}
+# Floors from the spent sets, re-measured after the English safety hook (safety.py): en
+# macro-F1 0.938 (was 0.940: the wider idiom list leaves a few more lines to the rules), critical
+# recall 0.909 (was 0.818).
 ACHIEVED = {
-    "en": {"macro_f1": 0.94, "distress_recall": 0.96, "critical_recall": 0.81, "critical_precision": 0.85,
+    "en": {"macro_f1": 0.93, "distress_recall": 0.96, "critical_recall": 0.90, "critical_precision": 0.85,
            "amount_exact": 1.0, "date_exact": 1.0},
     "zh": {"macro_f1": 0.91, "distress_recall": 0.98, "critical_recall": 0.95, "critical_precision": 1.0,
            "amount_exact": 1.0, "date_exact": 1.0},
 }
+
+
+# Fresh sets written before the English safety hook and the zh cue additions, never trained or
+# tuned on, scored once afterwards (rules+classifier+safety; rules+classifier without the new
+# cues in brackets): en macro-F1 0.911 (0.900), distress recall 0.981 (0.926), critical recall
+# 1.0 (0.583), critical precision 0.923; zh macro-F1 0.824 (0.824), distress recall 0.940,
+# critical recall 0.676 (0.647), critical precision 0.885. The en set and the en cues had the
+# same author, so its figures are optimistic. Regression floors, not targets.
+FRESH = {"en": OWN_DATA / "en_blind6_caller.jsonl", "zh": OWN_DATA / "zh_blind5_caller.jsonl"}
+FRESH_FLOORS = {
+    "en": {"macro_f1": 0.9, "distress_recall": 0.98, "critical_recall": 1.0, "critical_precision": 0.92},
+    "zh": {"macro_f1": 0.82, "distress_recall": 0.94, "critical_recall": 0.67, "critical_precision": 0.88},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_fresh_blind_set_floors(lang: str) -> None:
+    lines = load_jsonl(FRESH[lang])
+    assert len(lines) >= 100 and sum(1 for line in lines if line["critical"]) >= 30
+    both = score_lines(lines)["caller"]
+    for figure, floor in FRESH_FLOORS[lang].items():
+        assert both[figure] >= floor, (figure, both[figure])
 
 
 def _blind_norms(lang: str) -> list[str]:
@@ -137,3 +162,22 @@ def test_combine_replaces_none_only_when_confident() -> None:
     assert classifier.combine(set(), False, _probs(callback=0.7, none=0.2), THRESHOLDS)[0] == {"callback"}
     assert classifier.combine(set(), False, _probs(callback=0.3, none=0.2), THRESHOLDS)[0] == set()
     assert classifier.combine(set(), False, _probs(callback=0.6, none=0.8), THRESHOLDS)[0] == set()
+
+
+def test_ngrams_follow_the_documented_features() -> None:
+    chars = {" hi yo "[i:i + n] for n in (3, 4, 5) for i in range(len(" hi yo ") - n + 1)}
+    words = {"\x01hi", "\x01yo", "\x04<s> hi", "\x04hi yo", "\x04yo </s>"}
+    assert classifier.ngrams("hi yo", "en") == frozenset(chars | words)
+    marked = "\x02你好\x03"
+    assert classifier.ngrams("你好", "zh") == frozenset(
+        marked[i:i + n] for n in (1, 2, 3, 4) for i in range(len(marked) - n + 1))
+
+
+def test_probability_cache_hands_out_independent_equal_copies() -> None:
+    model = classifier.load_model("en")
+    norm = "i can't cope with any of this"
+    first = model.probabilities(norm)
+    first["critical"] = -1.0  # a caller mutating its copy must not reach the cache
+    again = model.probabilities(norm)
+    assert again == dict(zip(model.labels, model.scores(norm).tolist()))
+    assert again["critical"] >= 0.0

@@ -1,4 +1,4 @@
-"""Recall-leaning safety layer (voicebot.nlu.safety) and its Mandarin hook in voicebot.nlu.zh."""
+"""Recall-leaning safety layer (voicebot.nlu.safety) and its hooks in voicebot.nlu.zh and voicebot.nlu.en."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from voicebot.nlu import understand
-from voicebot.nlu.safety import assess, blank_idioms
+from voicebot.nlu.en import normalise as en_normalise
+from voicebot.nlu.safety import SafetyVerdict, assess, blank_idioms
 from voicebot.nlu.scoring import load_jsonl, score_lines
 from voicebot.nlu.zh import normalise
 
@@ -102,3 +103,85 @@ def test_blind3_caller_floors() -> None:
     scores = score_lines(load_jsonl(OWN / "zh_blind3_caller.jsonl"))["caller"]
     for figure, floor in BLIND3_FLOORS.items():
         assert scores[figure] >= floor, (figure, scores[figure])
+
+
+# --- English cues (data/en/safety.toml), hooked in voicebot.nlu.en after the rules.
+def _en(text: str):  # type: ignore[no-untyped-def]
+    return assess(en_normalise(text), "en")
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    ("honestly i just want to stop existing", "wish_to_die"),
+    ("i'm going to end things tonight", "ending_strong"),
+    ("there's no reason in me carrying on", "no_point_living"),
+    ("my kids would be happier without me", "better_without_me"),
+    ("i feel like such a burden", "burden"),
+    ("i'm not going to be alive for the next payment", "not_alive"),
+    ("i've been squirrelling away my sleeping tablets", "medicine"),
+    ("i'm up on the roof of the flats right now", "height"),
+    ("i keep thinking about throwing myself in front of a bus", "jump"),
+    ("i'm just going to wade into the sea", "water_plan"),
+    ("i've recorded videos for my daughter to watch later", "farewell"),
+    ("i left a farewell note on the table", "farewell_strong"),
+    ("i sorted out my funeral this week", "will"),
+    ("i'm hoping i don't wake up tomorrow", "endless_sleep"),
+    ("i've started burning myself again", "method"),
+])
+def test_each_english_category_makes_a_line_critical(text: str, cue: str) -> None:
+    got = _en(text)
+    assert got.critical and got.distress, got
+    assert cue in got.cues
+
+
+@pytest.mark.parametrize("text", [
+    "these charges are killing me", "my back is killing me so be quick", "i'd sooner die than pay that",
+    "over my dead body", "i was bored to death on hold", "my phone is dying call me back", "i'm dead tired",
+    "i nearly died when i opened the letter", "we need to end this call now", "i killed it at my interview",
+    "you'll be the death of me", "don't jump to conclusions i paid",
+])
+def test_english_idioms_are_not_critical(text: str) -> None:
+    assert not _en(text).critical
+
+
+@pytest.mark.parametrize("text", [
+    "my dad took an overdose last year", "my neighbour jumped off a bridge", "she said she wants to die",
+    "my brother has been cutting himself",
+])
+def test_english_third_person_is_not_the_caller(text: str) -> None:
+    assert not _en(text).critical
+
+
+@pytest.mark.parametrize("text", [
+    "i'll finish paying it off on friday", "i won't be around tomorrow ring me on monday",
+    "i'm driving over the bridge to the branch now", "i go fishing on the river at weekends",
+    "i'm on the roof fixing the gutter", "i'll be gone on holiday next week so call after",
+    "i'm sorting out my dad's will with the solicitor", "i don't wake up early enough for your calls",
+])
+def test_english_guards_keep_ordinary_lines_ordinary(text: str) -> None:
+    assert not _en(text).critical
+
+
+def test_weak_english_cue_needs_speaker_and_hopelessness() -> None:
+    assert not _en("that's the end of it").critical
+    assert _en("i can't take any more i'm going to end it").critical
+
+
+def test_english_hook_makes_understand_critical() -> None:
+    got = understand("honestly i've run out of reasons to keep going", "en", TODAY)
+    assert got.critical and "distress" in got.intents
+    got = understand("my feet are killing me call me back tomorrow", "en", TODAY)
+    assert not got.critical and "callback" in got.intents
+
+
+def test_addressee_before_a_cue_naming_the_speaker_is_still_the_speaker() -> None:
+    # 你们 (the agents) precede it, but 找不到我 is about the speaker.
+    assert _zh("你们 以后 再 也 找 不 到 我 了").critical
+    assert not _zh("你们 找 不 到 他 的").critical
+
+
+def test_prefilter_and_cache_keep_verdicts() -> None:
+    norm = en_normalise("i want to end my life")
+    assess.cache_clear()
+    first = assess(norm, "en")
+    assert assess(norm, "en") is first and first.critical
+    assert assess(en_normalise("yes that's me"), "en") == SafetyVerdict(False, False, 0.0, ())

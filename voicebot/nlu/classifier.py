@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
 
 import numpy as np
 
@@ -45,10 +46,21 @@ MODEL_FILE = "intent_model.npz"
 # Hand-set, not cross-validated: the README's "money tight is a plan, not distress" convention
 # means a rules payment_plan line needs a clearly distressed model before distress is added.
 PLAN_DISTRESS_MIN = 0.5
+PROBABILITY_CACHE = 2048  # distinct normalised lines remembered per process
 
 _CHAR_SPANS = {"en": (3, 5), "zh": (1, 4)}
 _WORD = "\x01"  # marks word n-grams; never in normalised text
 _BIGRAM = "\x04"
+
+
+def _slices(length: int, lo: int, hi: int) -> tuple[slice, ...]:
+    """Every ``lo``..``hi``-character window of a text of ``length`` characters (cached per
+    length, so a line's character n-grams are cut by one C-level ``map`` over these)."""
+    return _SLICE_CACHE.get((length, lo, hi)) or _SLICE_CACHE.setdefault(
+        (length, lo, hi), tuple(slice(i, i + n) for n in range(lo, hi + 1) for i in range(length - n + 1)))
+
+
+_SLICE_CACHE: dict[tuple[int, int, int], tuple[slice, ...]] = {}
 
 
 def ngrams(norm: str, lang: str) -> frozenset[str]:
@@ -56,16 +68,22 @@ def ngrams(norm: str, lang: str) -> frozenset[str]:
 
     English: character 3-5 grams of " text " plus word uni/bi-grams (with sentence ends);
     Mandarin: character 1-4 grams with start/end marks. Raises ValueError for another language."""
-    if lang not in _CHAR_SPANS:
+    return frozenset(_gram_set(norm, lang))
+
+
+def _gram_set(norm: str, lang: str) -> set[str]:
+    """:func:`ngrams` as a plain set, built with C-level ``map`` calls (the hot path)."""
+    span = _CHAR_SPANS.get(lang)
+    if span is None:
         raise ValueError(f"no classifier features for language {lang!r}")
-    lo, hi = _CHAR_SPANS[lang]
     text = f" {norm} " if lang == "en" else f"\x02{norm}\x03"
-    grams = {text[i:i + n] for n in range(lo, hi + 1) for i in range(len(text) - n + 1)}
+    grams = set(map(text.__getitem__, _slices(len(text), *span)))
     if lang == "en":
-        words = ["<s>", *norm.split(), "</s>"]
-        grams.update(_WORD + w for w in words[1:-1])
-        grams.update(_BIGRAM + a + " " + b for a, b in zip(words, words[1:]))
-    return frozenset(grams)
+        words = norm.split()
+        grams.update(map(_WORD.__add__, words))
+        bounded = ["<s>", *words, "</s>"]
+        grams.update(map(_BIGRAM.__add__, map(" ".join, zip(bounded, bounded[1:]))))
+    return grams
 
 
 def bucket(gram: str) -> int:
@@ -73,7 +91,7 @@ def bucket(gram: str) -> int:
     return zlib.crc32(gram.encode("utf-8")) & (BUCKETS - 1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class IntentModel:
     """Trained weights for one language. ``weights[r]`` holds the per-label weights of one hash
     bucket; ``row_of_gram`` maps every n-gram seen in training to its bucket's row (n-grams
@@ -93,18 +111,28 @@ class IntentModel:
 
         The line vector is the sum of its distinct n-grams' buckets scaled by
         1/sqrt(number of distinct n-grams), the same as in training."""
-        grams = ngrams(norm, self.lang)
-        table = self.row_of_gram
-        rows = np.fromiter([table[g] for g in grams if g in table], dtype=np.intp)
+        grams = _gram_set(norm, self.lang)
+        count = len(grams)
+        # One C-level dict probe per n-gram; -1 marks an n-gram never seen in training.
+        rows = np.fromiter(map(self.row_of_gram.get, grams, repeat(-1)), dtype=np.intp, count=count)
+        rows = rows[rows >= 0]
         # sorted: a set's order follows the process's string-hash salt, and float sums in a
         # different order differ in the last bit; sorted rows give identical results everywhere.
         rows.sort()
-        z = self.weights.take(rows, axis=0).sum(axis=0) * (1.0 / np.sqrt(max(len(grams), 1))) + self.bias
+        z = self.weights.take(rows, axis=0).sum(axis=0) * (1.0 / np.sqrt(max(count, 1))) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
     def probabilities(self, norm: str) -> dict[str, float]:
-        """:meth:`scores` keyed by label; deterministic."""
-        return dict(zip(self.labels, self.scores(norm).tolist()))
+        """:meth:`scores` keyed by label; deterministic. The last PROBABILITY_CACHE lines are
+        remembered (callers repeat "yes", "hello", "okay"); every call returns a fresh dict."""
+        return dict(_cached_probabilities(self, norm))  # a copy: the cached one stays intact
+
+
+@lru_cache(maxsize=PROBABILITY_CACHE)
+def _cached_probabilities(model: IntentModel, norm: str) -> dict[str, float]:
+    # Keyed by model identity (IntentModel hashes by id: eq=False) so a retrained model in the
+    # same process never sees another model's cached figures.
+    return dict(zip(model.labels, model.scores(norm).tolist()))
 
 
 def build_model(lang: str, grams: list[str], gram_rows: np.ndarray, weights: np.ndarray,
@@ -155,6 +183,14 @@ def load_model(lang: str) -> IntentModel:
     return model_from_bytes(blob)
 
 
+# A line the rules understood gets a model intent added only at this probability or above,
+# and a line the rules found nothing in takes the model's top intent only at REPLACE_NONE_MIN:
+# otherwise gibberish ("asdf qwerty") became distress and "我已经还了" paid-and-distressed.
+ADD_TO_RULES_MIN = {"distress": 0.45}  # recall first for distress; others below
+ADD_TO_RULES_MIN_OTHER = 0.6
+REPLACE_NONE_MIN = 0.3
+
+
 def combine(found: set[str], critical: bool, probs: dict[str, float],
             thresholds: dict[str, float], figurative: bool = False) -> tuple[set[str], bool]:
     """Merge rule intents with model probabilities; returns (intents, critical).
@@ -174,7 +210,10 @@ def combine(found: set[str], critical: bool, probs: dict[str, float],
     if probs["critical"] >= thresholds["critical"]:
         critical = True
     for label in ADDABLE:
-        if probs[label] >= thresholds[label]:
+        # Where the rules already understood the line, the model must be surer to add to it.
+        floor = ADD_TO_RULES_MIN.get(label, ADD_TO_RULES_MIN_OTHER)
+        need = max(thresholds[label], floor) if out else thresholds[label]
+        if probs[label] >= need:
             if label == "distress" and ("wrong_party" in out or (
                     "payment_plan" in out and (probs["payment_plan"] > probs["distress"]
                                                or probs["distress"] < PLAN_DISTRESS_MIN))):
@@ -184,7 +223,7 @@ def combine(found: set[str], critical: bool, probs: dict[str, float],
         out.add("distress")
     if not out:
         top = max((lab for lab in probs if lab not in ("none", "critical")), key=probs.__getitem__)
-        if probs[top] >= thresholds["none"] and probs[top] > probs["none"]:
+        if probs[top] >= max(thresholds["none"], REPLACE_NONE_MIN) and probs[top] > probs["none"]:
             out.add(top)
     return out, critical
 

@@ -34,6 +34,7 @@ from voicebot.nlu.en_agent import agent_flags
 from voicebot.nlu.en_dates import resolve_date
 from voicebot.nlu.en_numbers import committed_amount
 from voicebot.nlu.lexicon import load_data
+from voicebot.nlu.safety import assess
 
 __all__ = ["understand", "agent_flags", "normalise"]
 
@@ -176,6 +177,8 @@ def understand(text: str, today: date) -> Understanding:
     """Understand one English caller turn (recogniser-style text) against ``today``."""
     norm = normalise(text)
     found, critical = _intents(norm)
+    if not critical and assess(norm, "en").critical:  # recall-leaning cue layer (safety.py)
+        found, critical = (found - {"none"}) | {"distress"}, True
     tokens = norm.split()
     if not found - {"affirm"}:
         # A bare amount with a day ("two fifty on the tenth", "twelve hundred by wednesday")

@@ -14,7 +14,8 @@ Rule lexicons written line by line miss new wordings of the same idea (活不长
    A cue may carry ``requires`` (a pattern that must occur in the line, e.g. a bereavement for
    "go and find him") and ``unless`` (a pattern that vetoes it nearby, e.g. fishing by a river).
 3. a cue whose nearest preceding subject is a third person (他, 我朋友, "my neighbour") and
-   not the speaker is skipped: it reports someone else, it is not a hint about the caller.
+   not the speaker is skipped: it reports someone else, it is not a hint about the caller --
+   unless the cue's own words name the speaker (你们再也找不到我: 你们 is addressed, not the subject).
 4. the line is critical when the best cue reaches ``threshold``; it is distress when critical
    or when a ``[distress]`` pattern matches the idiom-blanked line.
 
@@ -60,6 +61,7 @@ class _Rules:
     third_subject: re.Pattern[str] | None
     context: re.Pattern[str] | None
     cues: tuple[_Cue, ...]
+    any_cue: re.Pattern[str] | None
     distress: re.Pattern[str] | None
     threshold: float
     self_bonus: float
@@ -94,6 +96,9 @@ def _rules(lang: str) -> _Rules:
         third_subject=_any(data["subjects"].get("third")),
         context=_any(crit.get("context")),
         cues=cues,
+        # One scan of the union finds the common, harmless line (no cue at all) without a scan
+        # per cue: the loop in assess() runs only when something matched.
+        any_cue=_any([c.pattern.pattern for c in cues]),
         distress=_any(data["distress"]["patterns"]),
         threshold=float(crit["threshold"]),
         self_bonus=float(crit["self_bonus"]),
@@ -131,12 +136,17 @@ def blank_idioms(norm: str, lang: str) -> str:
     return rules.idioms.sub("#", norm) if rules.idioms is not None else norm
 
 
+@lru_cache(maxsize=2048)
 def assess(norm: str, lang: str) -> SafetyVerdict:
     """Score one normalised caller line of ``lang`` for self-harm hints and distress.
 
+    Pure, so the last 2048 verdicts are remembered (callers repeat "yes", "hello").
     Raises FileNotFoundError when ``lang`` has no ``safety.toml`` (a packaging bug)."""
     rules = _rules(lang)
     text = blank_idioms(norm, lang)
+    if rules.any_cue is None or rules.any_cue.search(text) is None:
+        distress = rules.distress is not None and rules.distress.search(text) is not None
+        return SafetyVerdict(critical=False, distress=distress, score=0.0, cues=())
     context = rules.context is not None and rules.context.search(text) is not None
     scores: dict[str, float] = {}
     reach = rules.window_chars
@@ -149,8 +159,8 @@ def assess(norm: str, lang: str) -> SafetyVerdict:
             near = text[max(0, start - reach):min(len(text), end + reach)]
             if cue.unless is not None and cue.unless.search(near):
                 continue
-            if _about_someone_else(rules, before):
-                continue
+            if _about_someone_else(rules, before) and not rules.self_subject.search(match.group()):
+                continue  # "他不想活了" reports him; "你们再也找不到我" is still the speaker
             score = cue.weight
             if (rules.self_subject.search(before) or rules.self_subject.search(match.group())
                     or rules.self_subject.search(text[end:end + reach])):

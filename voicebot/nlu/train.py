@@ -42,7 +42,12 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
            OWN_DATA / "zh_blind_caller.jsonl", OWN_DATA / "zh_blind2_caller.jsonl",
            OWN_DATA / "zh_blind3_caller.jsonl"),
 }
-HELD_OUT = ("en_blind5_caller.jsonl", "zh_blind4_caller.jsonl")  # never trained or tuned on
+# Never trained or tuned on. blind5/blind4 were scored once and are "spent" (their aggregate
+# figures were seen); blind6/blind5 are the fresh sets written before the recall changes.
+HELD_OUT = ("en_blind5_caller.jsonl", "zh_blind4_caller.jsonl", "en_blind6_caller.jsonl", "zh_blind5_caller.jsonl")
+# critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
+# only false alarms once rules + safety cues were in front of the model (in-sample critical
+# precision en_blind4 0.75, zh_blind2 0.96; spent zh_blind4 1.0 -> 0.885, recall unchanged).
 PRECISION_FLOORS = {"critical": 0.85, "distress": 0.75, "dispute": 0.7, "request_agent": 0.75}
 NONE_ACCURACY = 0.8
 L2 = 1e-3
