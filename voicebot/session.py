@@ -36,6 +36,7 @@ SOFTPHONE_EVENTS = frozenset({
 })
 READBACK_STATE = "confirm_promise"  # the script state that reads a promise back
 PREROLL_MS = 300
+LISTENER_DRAIN_S = 5.0
 VOICEMAIL_WATCH_S = 40
 VOICEMAIL_MONOLOGUE_S = 2.5
 BARGE_IN_CONFIRM_MS = 120
@@ -198,7 +199,8 @@ class ChannelListener:
                     await self._final(result)
         finally:
             if self.stream is not None:
-                self.stream.close()
+                # close() waits for a decode still running on the pool: do it there.
+                self.session.runtime.engine.executor.submit(self.stream.close)
 
     async def _feed(self, pcm: bytes) -> None:
         engine = self.session.runtime.engine
@@ -254,7 +256,10 @@ class CallSession:
         self.lang = started.params.get("lang") or runtime.lang
         if self.lang not in ("en", "zh", "ko"):
             self.lang = runtime.lang
-        self.outbound = Outbound(send_wire, adapter.frame_ms, adapter.max_lead_ms)
+        # AudioSocket hangs up after 2 s without audio in either direction: keep it alive.
+        keepalive = getattr(adapter, "silence_frame", None)
+        self.outbound = Outbound(send_wire, adapter.frame_ms, adapter.max_lead_ms,
+                                 idle_frame=(lambda: [keepalive()]) if keepalive else None)
         self.listeners = {ch: ChannelListener(self, ch, self.rate_hz) for ch in started.channels}
         self.prompts: dict[int, _Prompt] = {}
         self.prompt_seq = 0
@@ -302,14 +307,17 @@ class CallSession:
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.outbound.run())
-                for listener in self.listeners.values():
-                    tg.create_task(listener.run())
+                listening = [tg.create_task(listener.run()) for listener in self.listeners.values()]
                 tg.create_task(self._speaker())
                 reader = tg.create_task(self._read(inbound))
                 await self.done.wait()
                 reader.cancel()
                 for listener in self.listeners.values():
                     listener.close()
+                # Let each listener finish its utterance (its final is part of the record) and
+                # stop using its recogniser before anything is cancelled: cancelling while a
+                # decode thread still feeds the recogniser would free it under that thread.
+                await asyncio.wait(listening, timeout=LISTENER_DRAIN_S)
                 self.say_queue.put_nowait(None)
                 raise _CallOver()
         except* _CallOver:
@@ -346,6 +354,7 @@ class CallSession:
         else:
             outcome = {"disposition": "handoff" if self.handoff else "assist", "promise": self.promise or None}
         self.emit(EventType.CALL_ENDED, reason=self.end_reason)
+        await self.outbound.flush_urgent()  # the softphone page sees the outcome too
         self.runtime.feed.end_call(self.call_id, disposition=outcome.get("disposition"), reason=self.end_reason,
                                    ended_at=time.time())
         if self.recorder is not None:

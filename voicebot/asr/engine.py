@@ -261,10 +261,17 @@ class RecognizerStream:
         self._in_utterance = False
         self._partial = ""
         self._closed = False
+        # One caller at a time: a close (or grammar change) from one thread while a decode
+        # thread is inside Kaldi would hand the recogniser back to the pool mid-use.
+        self._use = threading.Lock()
 
     def accept(self, pcm: bytes) -> list[AsrResult]:
         """Feed s16le mono audio; return a partial when the partial text changed and a final
         for each endpoint Vosk detected (finals with no words are not reported)."""
+        with self._use:
+            return self._accept(pcm)
+
+    def _accept(self, pcm: bytes) -> list[AsrResult]:
         self._check_open()
         if len(pcm) % 2:
             raise AudioFormatError(f"pcm must be whole 16-bit samples, got {len(pcm)} bytes")
@@ -276,6 +283,10 @@ class RecognizerStream:
     def finish(self) -> AsrResult:
         """End the current utterance and return its final (possibly empty). The stream stays
         usable; later word times keep counting from the stream start."""
+        with self._use:
+            return self._finish()
+
+    def _finish(self) -> AsrResult:
         self._check_open()
         results: list[AsrResult] = []
         if self._resampler is not None:
@@ -289,17 +300,20 @@ class RecognizerStream:
     def set_grammar(self, words: Sequence[str] | None) -> None:
         """Use ``words`` (None = free-form) from the next utterance on; applied at once when
         no utterance is in progress."""
-        self._check_open()
-        self._pending = (grammar_key(words),)
-        if not self._in_utterance:
-            self._apply_pending()
+        with self._use:
+            self._check_open()
+            self._pending = (grammar_key(words),)
+            if not self._in_utterance:
+                self._apply_pending()
 
     def close(self) -> None:
-        """Return the recogniser to the engine's pool. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        slot, self._slot = self._slot, None
+        """Return the recogniser to the engine's pool. Idempotent; waits for a decode in
+        progress on another thread."""
+        with self._use:
+            if self._closed:
+                return
+            self._closed = True
+            slot, self._slot = self._slot, None
         if slot is not None:
             self._engine._release(slot)
 

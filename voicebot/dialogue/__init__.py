@@ -11,7 +11,7 @@ from voicebot.dialogue.actions import (
     DISPOSITIONS, HANDOFF_REASONS, Action, EndCall, HandOff, Outcome, Say, StateChanged, Understood,
 )
 from voicebot.dialogue.backchannel import is_backchannel
-from voicebot.dialogue.engine import Dialogue
+from voicebot.dialogue.engine import Dialogue, static_segments
 from voicebot.dialogue.lint import lint_script
 from voicebot.dialogue.script import Script, State, default_prompts_dir, load_script, script_for
 from voicebot.dialogue.speech import say_amount, say_date, say_phone
@@ -20,5 +20,5 @@ __all__ = [
     "Account", "AccountError", "Action", "DISPOSITIONS", "Dialogue", "EndCall", "HANDOFF_REASONS",
     "HandOff", "Outcome", "Say", "Script", "State", "StateChanged", "Understood",
     "default_prompts_dir", "is_backchannel", "lint_script", "load_account", "load_script",
-    "say_amount", "say_date", "say_phone", "script_for",
+    "say_amount", "say_date", "say_phone", "script_for", "static_segments",
 ]

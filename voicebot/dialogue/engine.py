@@ -51,6 +51,18 @@ _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])")
 _MAX_HOPS = 20
 
 
+def static_segments(script: Script) -> list[str]:
+    """Every slot-free sentence any prompt of ``script`` can speak: the audio worth rendering
+    once at startup (the same split as ``Say.segments``)."""
+    out: set[str] = set()
+    for state in script.states.values():
+        for _field, template in state.texts():
+            for sentence in _SENTENCE_END.split(template or ""):
+                if sentence.strip() and SLOT_RE.search(sentence) is None:
+                    out.add(sentence.strip())
+    return sorted(out)
+
+
 class Dialogue:
     """One call's conversation. Not thread-safe; one instance per call.
 

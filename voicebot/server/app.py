@@ -53,12 +53,23 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return ctx
 
 
+def _mask_library_logs() -> None:
+    """websockets logs request lines and headers at debug level: mask credentials there."""
+    from voicebot.compliance.logfilter import RedactingFilter
+
+    for name in ("websockets.server", "websockets.protocol", "websockets"):
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in lg.filters):
+            lg.addFilter(RedactingFilter())
+
+
 async def start(runtime: Runtime, reuse_port: bool = False) -> Listening:
     """Start every listener; return the bound ports (useful with port 0). ``reuse_port``
     lets several worker processes share one port (SO_REUSEPORT: the kernel spreads new
     connections across them)."""
     cfg = runtime.config.server
     tls = tls_context(runtime.config)
+    _mask_library_logs()
 
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
         return await http.process_request(runtime, connection, request)
@@ -115,9 +126,9 @@ def build_runtime(config: Config, model_spec: str | None = None) -> Runtime:
     engine = AsrEngine(model, workers=config.asr.decode_workers)
     runtime = Runtime(config, engine, lang, model_name=model.name)
     script = runtime.script(lang)
-    log.info("model %s (%s, %d Hz, from %s at %s); language %s; script %s v%s",
+    log.info("model %s (%s, %d Hz, from %s at %s); language %s; script %s (version %s)",
              model.name, model.lang, model.sample_rate_hz, model.source, model.path, lang,
-             getattr(script, "name", "?"), getattr(script, "version", "?"))
+             script.path, script.version)
     _open_store(runtime)
     return runtime
 

@@ -35,8 +35,12 @@ class Outbound:
         frame_ms: int,
         max_lead_ms: int,
         clock: Callable[[], float] = time.monotonic,
+        idle_frame: Callable[[], list[Wire]] | None = None,
+        idle_every_s: float = 0.5,
     ) -> None:
         self._send = send
+        self._idle_frame = idle_frame  # sent every idle_every_s while nothing else is queued
+        self._idle_every_s = idle_every_s
         self._clock = clock
         self.pacer: Pacer[_Item] = Pacer(frame_ms, max_lead_ms)
         self._pending: deque[_Item] = deque()  # what the pacer holds, in order
@@ -62,6 +66,14 @@ class Outbound:
         """Send ahead of queued media, e.g. live transcript events to the softphone page."""
         self._urgent.extend(wire)
         self._wakeup.set()
+
+    async def flush_urgent(self) -> None:
+        """Send what is left of the out-of-band messages (after the writer task stopped)."""
+        try:
+            while self._urgent:
+                await self._send(self._urgent.popleft())
+        except Exception:  # the peer may be gone already; nothing more to tell it
+            self._urgent.clear()
 
     def clear_audio(self) -> set[object]:
         """Drop every queued audio frame at once (barge-in); keep queued control messages.
@@ -107,7 +119,15 @@ class Outbound:
                         item.on_sent()
             nxt = None if self.paused else self.pacer.next_due_s(self._clock())
             if nxt is None:
-                await self._wakeup.wait()
+                if self._idle_frame is None or self.paused:
+                    await self._wakeup.wait()
+                    continue
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self._idle_every_s)
+                except TimeoutError:
+                    for w in self._idle_frame():
+                        await self._send(w)
+                        self.messages_sent += 1
                 continue
             wait = nxt - self._clock()
             if wait > 0:

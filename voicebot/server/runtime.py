@@ -133,8 +133,9 @@ class Runtime:
 
     def warm_prompts(self, rate_hz: int = 8000) -> int:
         """Render every static segment of the active script once (startup), return how many."""
-        script = self.script(self.lang)
-        texts = sorted({seg for seg in script.static_segments()})
+        from voicebot.dialogue import static_segments
+
+        texts = static_segments(self.script(self.lang))
         cache = self.prompt_cache(self.lang, rate_hz)
         cache.warm(texts)
         return len(texts)
