@@ -35,6 +35,9 @@ SOFTPHONE_EVENTS = frozenset({
     EventType.COMPLIANCE_WARNING, EventType.SUGGESTION, EventType.CALL_ENDED,
 })
 READBACK_STATE = "confirm_promise"  # the script state that reads a promise back
+# Peers that echo a mark when playback reaches it (Twilio mark, Asterisk MEDIA_MARK_PROCESSED,
+# the softphone page). For the others, audio sent at real-time pace counts as heard.
+PEERS_CONFIRMING_MARKS = frozenset({"twilio", "asterisk", "softphone"})
 PREROLL_MS = 300
 LISTENER_DRAIN_S = 5.0
 VOICEMAIL_WATCH_S = 40
@@ -604,7 +607,8 @@ class CallSession:
             self.technical_handoff("tts")
         mark_wire = self.adapter.send(ev.SendMark(p.mark))
         self._take_adapter_events()
-        self.outbound.put_control(mark_wire, tag=p.mark, on_sent=lambda: self._prompt_sent(p, bool(mark_wire)))
+        confirmed = self.adapter.peer in PEERS_CONFIRMING_MARKS
+        self.outbound.put_control(mark_wire, tag=p.mark, on_sent=lambda: self._prompt_sent(p, confirmed))
         # Pace rendering: don't run further ahead than this prompt before the next one.
 
     def _frame_sent(self, p: _Prompt, chunk: bytes, first: bool) -> Callable[[], None]:

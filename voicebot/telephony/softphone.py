@@ -162,8 +162,8 @@ class SoftphoneAdapter:
         if not self.started:
             self.dropped_before_start += 1
             return []
-        if self.ended:
-            return []
+        if self.ended and not isinstance(command, SendJson):
+            return []  # after hang-up the page may still be told how the call ended
         if isinstance(command, PlayAudio):
             return list(self._framer.push(command.pcm, command.rate_hz))
         if isinstance(command, SendMark):
