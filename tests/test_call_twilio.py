@@ -210,7 +210,10 @@ def test_barge_in_clears_interruptible_prompt_but_not_disclosure(start_server: A
     assert any(e["type"] == "prompt_played" and e["seq"] == disclosure_seq for e in events)
     assert interruptible, "the reprompt after an unexpected key should be interruptible"
     assert clear is not None
-    assert any(e["type"] == "barge_in" for e in events)
+    barge = next(e for e in events if e["type"] == "barge_in")
+    onset = max(e["audio_ms"] for e in events if e["type"] == "speech_start" and e["offset_ms"] <= barge["offset_ms"])
+    # Reported, not asserted (timing belongs to benchmarks): speech onset -> clear decided.
+    print(f"barge-in decided {barge['offset_ms'] - onset} ms after speech onset (audio clock)")
 
 
 def test_answering_machine_gets_only_the_limited_message(start_server: Any, espeak: Any) -> None:
