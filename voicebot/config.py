@@ -47,6 +47,7 @@ class ServerConfig:
     )
     ping_interval_s: float = field(default=0.0, metadata=_check(lambda v: v >= 0, ">= 0 (0 = off)"))
     drain_timeout_s: float = field(default=30.0, metadata=_check(lambda v: v >= 0, ">= 0"))
+    inbound_timeout_s: float = field(default=60.0, metadata=_check(lambda v: v >= 0, ">= 0 (0 = never)"))
     overload_action: str = field(
         default="refuse",
         metadata=_check(lambda v: v in ("refuse", "handoff"), '"refuse" or "handoff"'),

@@ -39,6 +39,7 @@ READBACK_STATE = "confirm_promise"  # the script state that reads a promise back
 # the softphone page). For the others, audio sent at real-time pace counts as heard.
 PEERS_CONFIRMING_MARKS = frozenset({"twilio", "asterisk", "softphone"})
 PREROLL_MS = 300
+SHORT_ANSWER_HANGOVER_MS = 250  # trailing silence that ends a yes/no-style answer
 LISTENER_DRAIN_S = 5.0
 VOICEMAIL_WATCH_S = 40
 VOICEMAIL_MONOLOGUE_S = 2.5
@@ -74,6 +75,7 @@ class ChannelListener:
         self.session = session
         self.channel = channel
         self.rate_hz = rate_hz
+        self.endpoint_ms = cfg.endpoint_silence_ms
         self.vad = Vad(rate_hz, frame_ms=20, threshold_db=cfg.vad_threshold_db, hangover_ms=cfg.endpoint_silence_ms)
         self.chunk_samples = rate_hz * cfg.chunk_ms // 1000
         self.preroll: deque[np.ndarray] = deque()
@@ -105,6 +107,9 @@ class ChannelListener:
             self._watch_for_voicemail(arr, vad_events)
         for e in vad_events:
             if e.kind == "speech_start":
+                # A short answer (the state has a grammar) ends sooner than free speech.
+                short = self.session.grammar_for(self.channel) is not None
+                self.vad.set_hangover_ms(min(SHORT_ANSWER_HANGOVER_MS, self.endpoint_ms) if short else self.endpoint_ms)
                 self.in_speech = True
                 self.utt_start_sample = max(0, e.sample - self.preroll_samples)
                 self.queue.put_nowait(("start", (e.sample, list(self.preroll))))
@@ -503,6 +508,8 @@ class CallSession:
         from voicebot import dialogue as dl
 
         summary = {"verified": self.dialogue.verified, "state": self.dialogue.state, "error": component}
+        while not self.say_queue.empty():  # lines not yet spoken are moot now
+            self.say_queue.get_nowait()
         self._apply([dl.HandOff("technical_error", summary)])
 
     def _agent_turn(self, text: str) -> None:

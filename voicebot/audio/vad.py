@@ -101,6 +101,11 @@ class Vad:
             levels = 10.0 * np.log10(mean_square)
         return np.maximum(levels, _SILENCE_DB)
 
+    def set_hangover_ms(self, hangover_ms: int) -> None:
+        """Change how much trailing silence ends speech, from the next frame on (e.g. shorter
+        while a short answer is expected)."""
+        self._hangover_frames = max(1, math.ceil(hangover_ms / self.frame_ms))
+
     def process(self, pcm: npt.NDArray[np.int16]) -> list[VadEvent]:
         """Feed the next chunk of the stream; return the boundaries it completed, in order."""
         samples = np.asarray(pcm)

@@ -17,7 +17,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from voicebot import events as ev
-from voicebot.errors import ConfigError, ProtocolError
+from voicebot.errors import ConfigError, ProtocolError, VoicebotError
 from voicebot.server.runtime import Runtime
 from voicebot.session import CallSession
 
@@ -161,7 +161,13 @@ async def run_call(
         metrics.inc("voicebot_frames_out_total", route=route)
         await send(wire)
 
-    session = CallSession(runtime, adapter, route, started, send_counted)
+    try:
+        session = CallSession(runtime, adapter, route, started, send_counted)
+    except VoicebotError as exc:  # bad call data from the peer, e.g. a partial account
+        metrics.inc("voicebot_errors_total", kind="call_setup")
+        log.warning("%s: cannot set up call %s: %s", route, started.call_id, exc)
+        await close(1008, f"cannot start call: {exc}")
+        return
     runtime.sessions[session.call_id] = session
     metrics.inc("voicebot_calls_total", route=route)
     log.info("call %s started on %s (%s, %d Hz)", session.call_id, route, started.peer, started.rate_hz)
@@ -171,8 +177,17 @@ async def run_call(
         for e in early:
             session.handle(e)
         session.start_dialogue()
+        idle_s = runtime.config.server.inbound_timeout_s
         while True:
-            msg = await recv()
+            if idle_s and adapter.peer != "softphone":
+                try:
+                    async with asyncio.timeout(idle_s):
+                        msg = await recv()
+                except TimeoutError:  # the peer holds the line open but sends nothing
+                    session.end("peer_silent")
+                    return
+            else:
+                msg = await recv()
             if msg is None:
                 return
             metrics.inc("voicebot_frames_in_total", route=route)

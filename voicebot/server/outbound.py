@@ -123,7 +123,10 @@ class Outbound:
                     await self._wakeup.wait()
                     continue
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), self._idle_every_s)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                    # lands as the wait ends, and the writer then outlives its call.
+                    async with asyncio.timeout(self._idle_every_s):
+                        await self._wakeup.wait()
                 except TimeoutError:
                     for w in self._idle_frame():
                         await self._send(w)
@@ -132,6 +135,7 @@ class Outbound:
             wait = nxt - self._clock()
             if wait > 0:
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._wakeup.wait()
                 except TimeoutError:
                     pass

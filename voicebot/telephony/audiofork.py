@@ -54,7 +54,7 @@ from voicebot.events import (
     SendMark,
     Transfer,
 )
-from voicebot.telephony.base import MAX_TEXT_CHARS, UNPACED_LEAD_MS, string_params
+from voicebot.telephony.base import MAX_TEXT_CHARS, UNPACED_LEAD_MS, loads_utf8, string_params
 from voicebot.telephony.codec import pcm_to_array
 
 __all__ = ["AudioForkAdapter", "Dialect", "MAX_MESSAGE_BYTES"]
@@ -149,7 +149,7 @@ class AudioForkAdapter:
         if metadata is not None:
             parsed: object = None
             try:
-                parsed = json.loads(metadata)
+                parsed = loads_utf8(metadata)
             except (ValueError, RecursionError):
                 parsed = None
             if isinstance(parsed, dict) and len(parsed) <= _MAX_PARAMS:
@@ -189,7 +189,7 @@ class AudioForkAdapter:
         parsed: object = None
         if text[:1] == "{":
             try:
-                parsed = json.loads(text)
+                parsed = loads_utf8(text)
             except (ValueError, RecursionError):
                 parsed = None
         if isinstance(parsed, dict):

@@ -50,6 +50,7 @@ __all__ = [
     "UNPACED_LEAD_MS",
     "MAX_TEXT_CHARS",
     "parse_json_object",
+    "loads_utf8",
     "get_object",
     "get_str",
     "get_int",
@@ -83,13 +84,25 @@ class Adapter(Protocol):
     def close_reason(self) -> str | None: ...
 
 
+def loads_utf8(text: str) -> object:
+    """json.loads that also refuses lone surrogates (a ``\\ud800`` escape decodes to a
+    string that cannot be written back as UTF-8); raises ValueError like json.loads."""
+    value = json.loads(text)
+    if "\\u" in text:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a JSON string holds a lone UTF-16 surrogate") from None
+    return value
+
+
 def parse_json_object(text: str, max_chars: int = MAX_TEXT_CHARS) -> dict[str, object]:
     """Parse one JSON object from a text frame; ProtocolError 1009 if longer than
     ``max_chars``, 1007 if it is not JSON or not an object."""
     if len(text) > max_chars:
         raise ProtocolError(1009, f"text message of {len(text)} characters is too big")
     try:
-        value = json.loads(text)
+        value = loads_utf8(text)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(1007, f"malformed JSON: {exc}") from None
     if not isinstance(value, dict):
