@@ -149,6 +149,14 @@ async def run_call(
 
     if len(runtime.sessions) >= runtime.config.server.max_calls:
         metrics.inc("voicebot_errors_total", kind="over_capacity")
+        if runtime.config.server.overload_action == "handoff":
+            # Straight to a person: the adapter's transfer (Twilio: closing the stream runs
+            # the TwiML after </Connect>; Asterisk/AudioSocket: hang-up continues the dialplan).
+            log.warning("%s: over capacity, handing call %s to an agent", route, started.call_id)
+            for wire in adapter.send(ev.Transfer(runtime.config.handoff.agent_number, "over_capacity")):
+                await send(wire)
+            await close(1000, "over capacity: transferred to an agent")
+            return
         log.warning("%s: refusing call %s: %d calls active (max_calls)", route, started.call_id,
                     len(runtime.sessions))
         await close(1013, "over capacity: try again later")
