@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from websockets.asyncio.client import connect
 
 from tests.conftest import scaled
-from tests.twilio_peer import TwilioPeer
+from tests.twilio_peer import TwilioPeer, wait_listening
 
 pytestmark = pytest.mark.slow
 
@@ -31,28 +30,15 @@ def _session_events(srv: Any, call_id: str, timeout_s: float = 30) -> list[dict[
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-async def _wait_listening(srv: Any, call_id: str, state: str, timeout_s: float) -> None:
-    """Wait until the dialogue is in ``state`` with every prompt played (the bot is listening)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        s = srv.runtime.sessions.get(call_id)
-        if s is not None and s.dialogue.state == state and s.prompts and all(
-            p.played or p.interrupted for p in s.prompts.values()
-        ) and s.say_queue.empty():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"call {call_id} never listened in state {state}")
-
-
 def test_korean_voice_call_moves_past_verification(start_server: Any, espeak: Any) -> None:
     srv = start_server(lang="ko")
 
     async def call() -> TwilioPeer:
         async with TwilioPeer(srv.url("/twilio"), call_sid="CA-ko-1", params={"lang": "ko"}) as peer:
             await peer.wait_for(lambda m: m.get("event") == "media", scaled(30))
-            await _wait_listening(srv, "CA-ko-1", "verify", scaled(60))
+            await wait_listening(srv, "CA-ko-1", "verify", scaled(60))
             peer.say(espeak("네", "ko", 8000))
-            await _wait_listening(srv, "CA-ko-1", srv.runtime.sessions["CA-ko-1"].dialogue.state, 1)
+            await wait_listening(srv, "CA-ko-1", srv.runtime.sessions["CA-ko-1"].dialogue.state, 1)
             deadline = time.monotonic() + scaled(60)
             while time.monotonic() < deadline and srv.runtime.sessions["CA-ko-1"].dialogue.state == "verify":
                 await asyncio.sleep(0.05)
@@ -89,7 +75,7 @@ def test_outbound_pacing_and_marks(start_server: Any) -> None:
 
     async def call() -> TwilioPeer:
         async with TwilioPeer(srv.url("/twilio"), call_sid="CA-pace", params={"lang": "ko"}) as peer:
-            await _wait_listening(srv, "CA-pace", "verify", scaled(60))
+            await wait_listening(srv, "CA-pace", "verify", scaled(60))
             return peer
 
     peer = asyncio.run(call())
@@ -114,7 +100,7 @@ def test_concurrent_calls_never_cross(start_server: Any, espeak: Any) -> None:
     async def one(call_sid: str, word: str) -> None:
         async with TwilioPeer(srv.url("/twilio"), call_sid=call_sid, stream_sid="MZ" + call_sid,
                               params={"lang": "ko"}) as peer:
-            await _wait_listening(srv, call_sid, "verify", scaled(120))
+            await wait_listening(srv, call_sid, "verify", scaled(120))
             peer.say(espeak(word, "ko", 8000))
             deadline = time.monotonic() + scaled(90)
             while time.monotonic() < deadline and srv.runtime.sessions[call_sid].dialogue.state == "verify":
@@ -145,7 +131,7 @@ def test_bad_frame_closes_only_its_call(start_server: Any) -> None:
                 await asyncio.wait_for(bad.closed.wait(), scaled(30))  # type: ignore[union-attr]
                 bad_close = (bad.close_code, bad.close_reason)
             n = len(good.events("media"))
-            await _wait_listening(srv, "CA-good", "verify", scaled(60))
+            await wait_listening(srv, "CA-good", "verify", scaled(60))
             assert len(good.events("media")) > n
             assert "CA-good" in srv.runtime.sessions
             return bad_close, good

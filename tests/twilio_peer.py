@@ -117,3 +117,17 @@ class TwilioPeer:
             seen = len(self.received)
             await asyncio.sleep(0.02)
         raise TimeoutError(f"no matching message within {timeout_s}s; got {len(self.received)} messages")
+
+
+async def wait_listening(srv: Any, call_id: str, state: str, timeout_s: float) -> None:
+    """Wait until the call's dialogue is in ``state`` with every prompt played or cut off
+    and nothing left to say: the bot is listening."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        s = srv.runtime.sessions.get(call_id)
+        if s is not None and s.dialogue.state == state and s.prompts and all(
+            p.played or p.interrupted for p in s.prompts.values()
+        ) and s.say_queue.empty():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"call {call_id} never listened in state {state}")

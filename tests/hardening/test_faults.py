@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, scaled
-from tests.hardening.conftest import good_call, healthz, wait_recorded
+from tests.hardening.conftest import healthz, wait_recorded
 from tests.test_call_twilio import _wait_listening
 from tests.twilio_peer import TwilioPeer
 

@@ -26,7 +26,6 @@ from tests.hardening.conftest import (
     media,
     raw_ws_connect,
     rss_kib,
-    session_events,
     twilio_start,
     upgrade_request,
     wait_recorded,

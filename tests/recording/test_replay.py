@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, RunningServer, make_config, scaled
-from tests.twilio_peer import TwilioPeer
+from tests.twilio_peer import TwilioPeer, wait_listening
 from voicebot.dialogue import Account, Dialogue, Say, StateChanged, Understood, script_for
 from voicebot.events import EventType as T
 from voicebot.events import SessionEvent
@@ -41,18 +41,6 @@ def _start(tmp: Path, engine: Any, **sections: dict[str, Any]) -> RunningServer:
     return RunningServer(runtime)
 
 
-async def _wait_listening(srv: RunningServer, call_id: str, state: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        s = srv.runtime.sessions.get(call_id)
-        if s is not None and s.dialogue.state == state and s.prompts and all(
-            p.played or p.interrupted for p in s.prompts.values()
-        ) and s.say_queue.empty():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"call {call_id} never listened in state {state}")
-
-
 def _wait_finished(session_dir: Path, timeout_s: float) -> SessionRecord:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -73,7 +61,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, asr_engine: Any, espeak: 
         async def call() -> None:
             async with TwilioPeer(srv.url("/twilio"), call_sid=CALL_ID, params={"lang": "ko"}) as peer:
                 await peer.wait_for(lambda m: m.get("event") == "media", scaled(30))
-                await _wait_listening(srv, CALL_ID, "verify", scaled(60))
+                await wait_listening(srv, CALL_ID, "verify", scaled(60))
                 peer.say(espeak("네", "ko", 8000))
                 deadline = time.monotonic() + scaled(60)
                 while time.monotonic() < deadline and srv.runtime.sessions[CALL_ID].dialogue.state == "verify":
