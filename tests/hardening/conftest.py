@@ -17,8 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from tests.conftest import RunningServer, make_config, scaled
-from tests.test_call_twilio import _wait_listening
-from tests.twilio_peer import TwilioPeer
+from tests.twilio_peer import TwilioPeer, wait_listening
 
 HARDENING_SERVER = {"max_message_bytes": 65536, "max_calls": 40}
 
@@ -74,7 +73,7 @@ async def good_call(srv: Any, call_sid: str) -> TwilioPeer:
     async with TwilioPeer(srv.url("/twilio"), call_sid=call_sid, stream_sid="MZ" + call_sid,
                           params={"lang": "ko"}) as peer:
         await peer.wait_for(lambda m: m.get("event") == "media", scaled(30))
-        await _wait_listening(srv, call_sid, "verify", scaled(90))
+        await wait_listening(srv, call_sid, "verify", scaled(90))
         assert not peer.closed.is_set(), (peer.close_code, peer.close_reason)  # type: ignore[union-attr]
         assert peer.events("mark"), "no prompt was marked"
         assert {r.msg.get("streamSid") for r in peer.events("media")} == {"MZ" + call_sid}

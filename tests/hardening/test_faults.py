@@ -17,8 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, scaled
 from tests.hardening.conftest import healthz, wait_recorded
-from tests.test_call_twilio import _wait_listening
-from tests.twilio_peer import TwilioPeer
+from tests.twilio_peer import TwilioPeer, wait_listening
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +95,7 @@ def test_tts_worker_killed_mid_prompt(start_server: Any) -> None:
     async def run() -> None:
         async with TwilioPeer(srv.url("/twilio"), call_sid="CA-tts-good", stream_sid="MZgood",
                               params={"lang": "ko"}) as good:
-            await _wait_listening(srv, "CA-tts-good", "verify", scaled(90))
+            await wait_listening(srv, "CA-tts-good", "verify", scaled(90))
             # A different borrower name: the victim's greeting needs a fresh render.
             async with TwilioPeer(srv.url("/twilio"), call_sid="CA-tts", stream_sid="MZtts",
                                   params=VICTIM_ACCOUNT) as victim:
