@@ -12,8 +12,10 @@ Vosk facts this module relies on (vosk 0.3.45, measured):
   and ``Reset()``; so each pooled recogniser carries how many samples it was ever fed, and a
   stream shifts times by that to count from its own start.
 * ``SetGrammar`` on a recogniser that is mid-utterance aborts the whole process
-  (KaldiFatalError); it is only called right after ``Reset()``. ``SetGrammar("[]")`` returns
-  a recogniser to free-form decoding.
+  (KaldiFatalError), and switching a recogniser to free-form with ``SetGrammar("[]")`` makes
+  its next free-form utterance cost ~1.5 CPU-s instead of ~0.25. So this module never calls
+  it: a stream changing grammar returns its recogniser to the pool and takes one of the new
+  kind (grammar recognisers cost < 1 ms to create; free-form ones come back warm).
 * Grammars must be ``json.dumps(words, ensure_ascii=False)``.
 """
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy.typing as npt
 import vosk
 
 from voicebot.asr.models import ResolvedModel
-from voicebot.audio.resample import Resampler
+from voicebot.audio.resample import Resampler, resample_once
 from voicebot.errors import AudioFormatError, EngineError, ModelNotFoundError
 
 __all__ = ["AsrEngine", "AsrResult", "RecognizerStream", "Word", "grammar_key"]
@@ -86,6 +88,9 @@ class _Slot:
         self.fed_samples = 0  # every sample ever fed: Vosk's time base (see module doc)
 
 
+_WARM_AT_START = 4  # free-form recognisers made per rate at start-up (60-130 ms each)
+
+
 class AsrEngine:
     """Loads one ``vosk.Model`` and hands out ``RecognizerStream``s.
 
@@ -100,7 +105,7 @@ class AsrEngine:
         self,
         model: ResolvedModel,
         workers: int = 0,
-        pool_size: int = 4,
+        pool_size: int = 8,
         warm_rates_hz: Sequence[int] | None = None,
     ) -> None:
         if workers < 0 or pool_size < 0:
@@ -116,7 +121,6 @@ class AsrEngine:
         self.pool_size = pool_size
         self.workers = workers or os.cpu_count() or 1
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
-        self.has_set_grammar = hasattr(vosk.KaldiRecognizer, "SetGrammar")
         self._lock = threading.Lock()
         self._idle: dict[tuple[int, str | None], list[_Slot]] = {}
         self._oov_checked: set[str] = set()
@@ -125,7 +129,7 @@ class AsrEngine:
             if model.allow_upsample and model.sample_rate_hz > 8000:
                 warm_rates_hz.append(8000)  # telephone calls, which Kaldi decodes at 8 kHz
         for rate_hz in warm_rates_hz:
-            for _ in range(pool_size):
+            for _ in range(min(pool_size, _WARM_AT_START)):
                 self._release(self._create(self._decode_rate(rate_hz), None))
 
     # -- public API ---------------------------------------------------------------------
@@ -148,6 +152,25 @@ class AsrEngine:
         """Run the blocking ``fn(*args)`` on the decode executor."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
+
+    def warm_free_form(self, pcm: bytes, rate_hz: int, count: int) -> int:
+        """Decode ``pcm`` (speech, s16le at ``rate_hz``) once on ``count`` idle free-form
+        recognisers and return them to the pool. A free-form recogniser's first utterance
+        costs ~1.5 CPU-s and later ones ~0.25, so paying it here (in the background after
+        start-up) keeps the first calls from stalling each other. Returns how many it warmed."""
+        decode_hz = self._decode_rate(rate_hz)
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if decode_hz != rate_hz:
+            samples = resample_once(samples.astype(np.int16), rate_hz, decode_hz)
+        data = samples.astype("<i2").tobytes()
+        slots = [self._acquire(decode_hz, None) for _ in range(count)]
+        for slot in slots:
+            slot.rec.AcceptWaveform(data)
+            slot.rec.FinalResult()
+            slot.fed_samples += len(data) // 2
+        for slot in slots:
+            self._release(slot)
+        return len(slots)
 
     def transcribe_pcm(
         self, pcm: npt.NDArray[np.int16] | bytes, rate_hz: int, grammar: Sequence[str] | None = None
@@ -195,21 +218,18 @@ class AsrEngine:
         return _Slot(rec, rate_hz, grammar)
 
     def _acquire(self, rate_hz: int, grammar: str | None) -> _Slot:
-        """An idle recogniser for (rate, grammar): an exact match, else (when Vosk has
-        SetGrammar and we want free-form) a re-grammared idle one, else a new one."""
+        """An idle recogniser for exactly (rate, grammar), else a new one.
+
+        A recogniser is never switched between free-form and a grammar with SetGrammar:
+        measured here, the first utterance decoded free-form after such a switch costs
+        ~1.5 CPU-s instead of ~0.25 (Kaldi rebuilds its lookahead state per recogniser), and
+        so does a new free-form recogniser's first utterance. Free-form recognisers therefore
+        stay free-form and come back warm through the pool; grammar ones are cheap to make.
+        """
         with self._lock:
             exact = self._idle.get((rate_hz, grammar))
             if exact:
                 return exact.pop()
-            donor: _Slot | None = None
-            if grammar is None and self.has_set_grammar:
-                for (rate, _), slots in self._idle.items():
-                    if rate == rate_hz and slots:
-                        donor = slots.pop()
-                        break
-        if donor is not None:
-            self._set_grammar(donor, None)
-            return donor
         return self._create(rate_hz, grammar)
 
     def _release(self, slot: _Slot) -> None:
@@ -222,14 +242,6 @@ class AsrEngine:
                 slots.append(slot)
             while len(self._idle) > _MAX_POOL_KEYS:
                 del self._idle[next(iter(self._idle))]
-
-    def _set_grammar(self, slot: _Slot, grammar: str | None) -> None:
-        """Switch an idle or just-finalised recogniser's grammar (Reset first: see module doc)."""
-        if grammar is not None:
-            self._warn_oov(grammar)
-        slot.rec.Reset()
-        slot.rec.SetGrammar(grammar if grammar is not None else "[]")
-        slot.grammar = grammar
 
     def _warn_oov(self, grammar: str) -> None:
         if grammar in self._oov_checked:
@@ -389,11 +401,6 @@ class RecognizerStream:
         if grammar == self._grammar:
             return
         self._grammar = grammar
-        slot = self._slot
-        if slot is None:
-            return
-        if self._engine.has_set_grammar:
-            self._engine._set_grammar(slot, grammar)
-        else:
-            self._slot = None
-            self._engine._release(slot)
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._engine._release(slot)  # the next utterance takes a recogniser of the new kind

@@ -215,6 +215,10 @@ async def _serve(runtime: Runtime, warm: bool, ready_file: str | None, reuse_por
         n = await loop.run_in_executor(runtime.tts_executor, runtime.warm_prompts, 8000)
         log.info("static prompts ready (%d cached)", n)
     listening = await start(runtime, reuse_port=reuse_port)
+    # Ready now; recognisers pay their costly first utterance in the background meanwhile.
+    warming = asyncio.get_running_loop().run_in_executor(None, runtime.warm_recognizers)
+    warming.add_done_callback(lambda f: log.info("recognisers warmed: %s", f.result() if not f.exception()
+                                                 else f"failed: {f.exception()}"))
     if ready_file:
         Path(ready_file).write_text(f"{listening.ws_port} {listening.audiosocket_port}\n")
     stop_event = asyncio.Event()
@@ -224,5 +228,6 @@ async def _serve(runtime: Runtime, warm: bool, ready_file: str | None, reuse_por
     await stop_event.wait()
     log.info("shutting down: draining %d active calls", len(runtime.sessions))
     await stop(runtime, listening, runtime.config.server.drain_timeout_s)
+    await asyncio.wait([warming])  # a failed warm-up was logged; it does not fail shutdown
     log.info("stopped")
     return 0

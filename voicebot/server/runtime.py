@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("voicebot.server")
 
+WARM_SENTENCES = {
+    "en": "yes this is me and i can pay two hundred dollars on friday",
+    "zh": "是的 我 周五 可以 还 两千 块",
+    "ko": "네 맞아요 저는 금요일에 이십만 원을 낼게요",
+}
 DEMO_PREFIX = "DEMO-"  # account ids of the built-in demo account (no compliance guards)
 
 
@@ -139,6 +144,24 @@ class Runtime:
         cache = self.prompt_cache(self.lang, rate_hz)
         cache.warm(texts)
         return len(texts)
+
+    def warm_recognizers(self, count_8k: int = 8, count_16k: int = 2) -> int:
+        """Pay each pooled free-form recogniser's expensive first utterance in the background
+        (a spoken sentence in the call language, rendered by our own TTS)."""
+        if self.engine is None:
+            return 0
+        import numpy as np
+
+        from voicebot.audio.resample import resample_once
+
+        sentence = WARM_SENTENCES.get(self.lang, WARM_SENTENCES["en"])
+        rendered = self.tts_engine(self.lang).render(sentence)
+        samples = np.frombuffer(rendered.pcm, dtype="<i2").astype(np.int16)
+        n = 0
+        for rate_hz, count in ((8000, count_8k), (16000, count_16k)):
+            pcm = resample_once(samples, rendered.rate_hz, rate_hz).astype("<i2").tobytes()
+            n += self.engine.warm_free_form(pcm, rate_hz, count)
+        return n
 
     # -- recording ---------------------------------------------------------------------------
     def open_recorder(self, session: "CallSession") -> Any:
