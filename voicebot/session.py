@@ -279,8 +279,6 @@ class CallSession:
         self.end_reason = "peer_hangup"
         self.no_input_task: asyncio.Task[None] | None = None
         self.barge_task: asyncio.Task[None] | None = None
-        self.turns: list[dict[str, Any]] = []
-        self.flags: list[str] = []
         self.promise: dict[str, Any] = {}
         self.dialogue: Any = None
         self.blocked: Any = None  # compliance Decision when the call may not go ahead
@@ -489,7 +487,6 @@ class CallSession:
 
     async def on_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
         self.emit(EventType.FINAL, channel=channel, text=text, words=words, audio_ms=offset_ms)
-        self.turns.append({"speaker": channel, "text": text, "offset_ms": self.now_ms()})
         if channel == "agent":
             self._agent_turn(text)
             return
@@ -518,7 +515,6 @@ class CallSession:
         lang = self.lang if self.lang in ("en", "zh") else "en"
         flags = agent_flags(text, lang)
         if flags:
-            self.flags.extend(flags)
             self.emit(EventType.COMPLIANCE_WARNING, channel="agent", text=text, flags=list(flags))
 
     def _assist_caller_turn(self, text: str) -> None:
