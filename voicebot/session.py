@@ -213,7 +213,6 @@ class ChannelListener:
     async def _feed(self, pcm: bytes) -> None:
         engine = self.session.runtime.engine
         self.fed_s += len(pcm) / 2 / self.rate_hz
-        self.session.runtime.metrics.inc("voicebot_decode_backlog_seconds", 0)
         results = await engine.run(self.stream.accept, pcm)
         for r in results:
             if r.kind == "partial":
@@ -612,7 +611,6 @@ class CallSession:
         self._take_adapter_events()
         confirmed = self.adapter.peer in PEERS_CONFIRMING_MARKS
         self.outbound.put_control(mark_wire, tag=p.mark, on_sent=lambda: self._prompt_sent(p, confirmed))
-        # Pace rendering: don't run further ahead than this prompt before the next one.
 
     def _frame_sent(self, p: _Prompt, chunk: bytes, first: bool) -> Callable[[], None]:
         def done() -> None:

@@ -168,7 +168,7 @@ class Runtime:
         from voicebot.recording.recorder import Recorder
 
         channels = tuple(session.started.channels) + ("bot",)
-        script = self.script(session.lang) if session.dialogue is not None or not session.assist else None
+        script = None if session.assist else self.script(session.lang)
         meta = {
             "call_id": session.call_id,
             # Raw here: the recorder masks both and keeps a pseudonymous key for the store.
