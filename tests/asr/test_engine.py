@@ -190,3 +190,27 @@ def test_bad_input_is_refused(engine: AsrEngine) -> None:
 def test_silence_and_empty_input_give_an_empty_final(engine: AsrEngine) -> None:
     assert engine.transcribe_pcm(np.zeros(0, dtype=np.int16), 8000) == AsrResult("final", "", ())
     assert engine.transcribe_pcm(np.zeros(16000, dtype=np.int16), 16000, GRAMMAR).words == ()
+
+
+def test_recognisers_belong_to_utterances_not_streams(engine: AsrEngine, speech: dict[str, Speech]) -> None:
+    # Six calls that take turns speaking need one free-form recogniser, not six: each stream
+    # hands its recogniser back at the end of every utterance, and times still count from
+    # each stream's own start although the recogniser heard other streams in between.
+    s = speech["long_8k_l16"]
+    before = engine.pool_stats()
+    streams = [engine.new_stream(s.rate_hz) for _ in range(6)]
+    try:
+        for stream in streams:
+            stream.accept(pcm_bytes(s))
+            assert engine.pool_stats()["in_use"] == before["in_use"] + 1
+            stream.finish()
+            assert engine.pool_stats()["in_use"] == before["in_use"]
+        second = [(stream.accept(pcm_bytes(s)), stream.finish())[1] for stream in streams]
+    finally:
+        for stream in streams:
+            stream.close()
+    after = engine.pool_stats()
+    assert after["created_free"] == before["created_free"]  # all served from the warm pool
+    assert after["in_use"] == before["in_use"]
+    for result in second:
+        assert result.words and result.words[0].start_s >= s.duration_s - 0.1

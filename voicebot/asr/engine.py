@@ -17,6 +17,14 @@ Vosk facts this module relies on (vosk 0.3.45, measured):
   it: a stream changing grammar returns its recogniser to the pool and takes one of the new
   kind (grammar recognisers cost < 1 ms to create; free-form ones come back warm).
 * Grammars must be ``json.dumps(words, ensure_ascii=False)``.
+
+A stream holds a recogniser only while an utterance is being decoded and hands it back to the
+pool at the utterance's end (an endpoint, ``finish()`` or a grammar change). So the engine needs
+as many free-form recognisers as there are utterances in flight at once, not one per call: with
+callers speaking ~40% of the time that is a fraction of the calls, every recogniser stays warm
+(the pool is last-in first-out), and memory does not grow with each call. The price: Kaldi's
+online i-vector state carries from one utterance to the next on a recogniser, so it adapts
+across callers (it already did across calls), and it is rebuilt by Vosk every 20,000 frames.
 """
 from __future__ import annotations
 
@@ -124,12 +132,15 @@ class AsrEngine:
         self._lock = threading.Lock()
         self._idle: dict[tuple[int, str | None], list[_Slot]] = {}
         self._oov_checked: set[str] = set()
+        self._created: dict[str, int] = {"free": 0, "grammar": 0}
+        self._in_use = 0
         if warm_rates_hz is None:
             warm_rates_hz = [model.sample_rate_hz]
             if model.allow_upsample and model.sample_rate_hz > 8000:
                 warm_rates_hz.append(8000)  # telephone calls, which Kaldi decodes at 8 kHz
         for rate_hz in warm_rates_hz:
             for _ in range(min(pool_size, _WARM_AT_START)):
+                self._in_use += 1  # _release counts it back
                 self._release(self._create(self._decode_rate(rate_hz), None))
 
     # -- public API ---------------------------------------------------------------------
@@ -191,6 +202,14 @@ class AsrEngine:
         words = tuple(w for r in finals for w in r.words)
         return AsrResult("final", " ".join(r.text for r in finals if r.text), words)
 
+    def pool_stats(self) -> dict[str, int]:
+        """Recognisers created so far (free-form / grammar), idle in the pool and in use by an
+        utterance right now (``/metrics`` and the benchmark read this)."""
+        with self._lock:
+            idle = sum(len(v) for v in self._idle.values())
+            return {"created_free": self._created["free"], "created_grammar": self._created["grammar"],
+                    "idle": idle, "in_use": self._in_use}
+
     def close(self) -> None:
         """Stop the executor (waiting for running decodes) and drop the idle recognisers."""
         self.executor.shutdown(wait=True)
@@ -215,6 +234,8 @@ class AsrEngine:
         except Exception as exc:
             raise EngineError(f"Vosk could not create a recogniser at {rate_hz} Hz: {exc}") from exc
         rec.SetWords(True)
+        with self._lock:
+            self._created["free" if grammar is None else "grammar"] += 1
         return _Slot(rec, rate_hz, grammar)
 
     def _acquire(self, rate_hz: int, grammar: str | None) -> _Slot:
@@ -227,15 +248,22 @@ class AsrEngine:
         stay free-form and come back warm through the pool; grammar ones are cheap to make.
         """
         with self._lock:
+            self._in_use += 1
             exact = self._idle.get((rate_hz, grammar))
             if exact:
                 return exact.pop()
-        return self._create(rate_hz, grammar)
+        try:
+            return self._create(rate_hz, grammar)
+        except BaseException:
+            with self._lock:
+                self._in_use -= 1
+            raise
 
     def _release(self, slot: _Slot) -> None:
         slot.rec.Reset()
         key = (slot.rate_hz, slot.grammar)
         with self._lock:
+            self._in_use -= 1
             slots = self._idle.pop(key, [])
             self._idle[key] = slots  # dict order = least recently released key first
             if len(slots) < self.pool_size:
@@ -303,8 +331,8 @@ class RecognizerStream:
         results: list[AsrResult] = []
         if self._resampler is not None:
             results += self._feed(self._resampler.flush().astype("<i2").tobytes())
-        slot = self._ensure_slot()
-        results.append(self._final(slot.rec.FinalResult()))
+        if self._slot is not None:  # else no audio since the last endpoint: nothing to finalise
+            results.append(self._final(self._slot.rec.FinalResult()))
         self._end_utterance()
         finals = [r for r in results if r.kind == "final"]
         return AsrResult("final", " ".join(r.text for r in finals if r.text), tuple(w for r in finals for w in r.words))
@@ -352,10 +380,10 @@ class RecognizerStream:
         out: list[AsrResult] = []
         if not data:
             return out
-        slot = self._ensure_slot()
         step = max(2, int(self.decode_rate_hz * _CHUNK_S) * 2)
         for i in range(0, len(data), step):
             chunk = data[i : i + step]
+            slot = self._ensure_slot()
             try:
                 endpoint = slot.rec.AcceptWaveform(chunk)
             except Exception as exc:
@@ -367,7 +395,6 @@ class RecognizerStream:
             if endpoint:
                 final = self._final(slot.rec.Result())
                 self._end_utterance()
-                slot = self._ensure_slot()
                 if final.text:
                     out.append(final)
             else:
@@ -389,8 +416,12 @@ class RecognizerStream:
         return AsrResult("final", text, words)
 
     def _end_utterance(self) -> None:
+        """Hand the recogniser back (Vosk has reset it); the next utterance takes one again."""
         self._in_utterance = False
         self._partial = ""
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            self._engine._release(slot)
         self._apply_pending()
 
     def _apply_pending(self) -> None:
@@ -398,9 +429,8 @@ class RecognizerStream:
             return
         (grammar,) = self._pending
         self._pending = None
-        if grammar == self._grammar:
-            return
-        self._grammar = grammar
-        slot, self._slot = self._slot, None
-        if slot is not None:
-            self._engine._release(slot)  # the next utterance takes a recogniser of the new kind
+        if grammar != self._grammar:
+            self._grammar = grammar
+            slot, self._slot = self._slot, None
+            if slot is not None:  # set between utterances with a recogniser still held
+                self._engine._release(slot)

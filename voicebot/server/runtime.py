@@ -59,6 +59,9 @@ class Runtime:
         m.describe("voicebot_decode_backlog", "gauge", "queued decode jobs, by call")
         m.gauge("voicebot_active_calls", self._active_by_route)
         m.gauge("voicebot_decode_backlog", self._backlog)
+        m.describe("voicebot_asr_recognizers", "gauge",
+                   "Vosk recognisers: idle in the pool, in use by an utterance, created since start")
+        m.gauge("voicebot_asr_recognizers", self._recognizers)
         if self.config.dialogue.accounts_file:
             self._accounts = json.loads(Path(self.config.dialogue.accounts_file).read_text())
 
@@ -75,6 +78,10 @@ class Runtime:
         for s in list(self.sessions.values()):
             out[(("call_id", s.call_id),)] = sum(li.queue.qsize() for li in s.listeners.values())
         return out or {(("call_id", "none"),): 0}
+
+    def _recognizers(self) -> dict[tuple[tuple[str, str], ...], float]:
+        stats = self.engine.pool_stats() if self.engine is not None else {"idle": 0}
+        return {(("state", state),): n for state, n in stats.items()}
 
     # -- scripts, accounts, dialogue --------------------------------------------------------
     def script(self, lang: str) -> Any:
