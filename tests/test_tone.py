@@ -50,3 +50,15 @@ def test_speech_is_not_a_beep_but_the_greeting_then_beep_is(espeak: Any, voice: 
     assert BeepDetector(RATE).process(speech) == []
     hits = BeepDetector(RATE).process(np.concatenate([speech, _tone(1000, 0.4)]))
     assert len(hits) == 1 and hits[0] > len(speech)
+
+
+def test_skipped_audio_still_counts_in_hit_offsets() -> None:
+    # The call skips analysis until the caller has spoken long enough for a voicemail greeting;
+    # a later beep's offset must still count from the start of the call, not of the analysis.
+    audio = np.concatenate([_tone(1000, 0.5), np.zeros(RATE // 2, np.int16), _tone(1000, 0.4)])
+    whole = BeepDetector(RATE).process(audio)
+    d = BeepDetector(RATE)
+    d.process(audio[:100])
+    d.skip(RATE // 2 - 100)  # the first tone goes unexamined
+    rest = d.process(audio[RATE // 2:])
+    assert len(whole) == 2 and rest == whole[1:]

@@ -167,6 +167,20 @@ def metrics(http_base: str) -> dict[str, float]:
     return out
 
 
+async def wait_warm(http_base: str, timeout_s: float = 120.0) -> float | None:
+    """Seconds until ``/healthz`` says the recognisers are warm (None: it never did)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        try:
+            body = json.loads(urllib.request.urlopen(f"{http_base}/healthz", timeout=5).read())
+        except OSError:
+            body = {}
+        if body.get("recognizers_warm"):
+            return round(time.monotonic() - t0, 2)
+        await asyncio.sleep(0.25)
+    return None
+
+
 # -- one /twilio call ---------------------------------------------------------------------------
 @dataclass
 class Utt:
@@ -520,11 +534,20 @@ def bench_main(args: argparse.Namespace) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="voicebot-bench-") as tmp_name:
             report = asyncio.run(_bench(args, ns, Path(tmp_name)))
+    report["rss_slope"] = rss_slopes(report)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print_report(report)
     return 0
+
+
+def rss_slopes(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """RSS added per extra call between consecutive N (peak RSS difference / call difference)."""
+    runs = [(r["n"], r["twilio"].get("rss_mb_max")) for r in report.get("runs", ())]
+    runs = [(n, rss) for n, rss in runs if rss is not None]
+    return [{"from_n": a, "to_n": b, "mb_per_call": round((rb - ra) / (b - a), 2)}
+            for (a, ra), (b, rb) in zip(runs, runs[1:]) if b > a]
 
 
 async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str, Any]:
@@ -564,9 +587,13 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
     sampler = Sampler(pid) if pid else None
     sampling = asyncio.create_task(sampler.run()) if sampler else None
     try:
+        # Calls start once the recognisers are warm (a one-off cost of a fresh process, reported
+        # apart), so idle RSS includes the warm pool and RSS per call is what calls add.
+        report["warm_after_ready_s"] = await wait_warm("http" + ws_base[2:])
+        t_idle = time.monotonic()
         await asyncio.sleep(2.5)
         if sampler:
-            report["idle_rss_mb"] = sampler.window(0, time.monotonic())["rss_mb_median"]
+            report["idle_rss_mb"] = sampler.window(t_idle, time.monotonic())["rss_mb_median"]
         report["runs"] = []
         for n in ns:
             run: dict[str, Any] = {"n": n, "loadavg": os.getloadavg()}
@@ -638,7 +665,10 @@ def print_report(r: dict[str, Any]) -> None:
     la = lambda v: "/".join(f"{x:.2f}" for x in v)  # noqa: E731
     print(f"voicebot bench: {r['cores']} cores, load average {la(r['loadavg_start'])} at start, "
           f"{la(r['loadavg_end'])} at end; endpoint_silence_ms={r['endpoint_silence_ms']}")
-    print(f"startup to ready: {r['startup_s']} s; idle RSS: {r['idle_rss_mb']} MiB")
+    print(f"startup to ready: {r['startup_s']} s; recognisers warm {r.get('warm_after_ready_s')} s later; "
+          f"idle RSS: {r['idle_rss_mb']} MiB")
+    for sl in r.get("rss_slope", ()):
+        print(f"RSS added per call from N={sl['from_n']} to N={sl['to_n']}: {sl['mb_per_call']} MiB")
     for c in r.get("server_crashes", []):
         print(f"server crash: N={c['n']} {c['phase']} phase, exit {c['returncode']}; log: {c['log_tail']}")
     for run in r["runs"]:

@@ -59,6 +59,9 @@ class AsrConfig:
     model: str = ""  # path, name under models/, package name, or vosk model name; "" = auto
     models_dir: str = "./models"
     decode_workers: int = field(default=0, metadata=_check(lambda v: v >= 0, ">= 0 (0 = one per core)"))
+    free_form_recognizers: int = field(
+        default=4, metadata=_check(lambda v: 1 <= v <= 256, "1 to 256")
+    )
     chunk_ms: int = field(default=160, metadata=_check(lambda v: 20 <= v <= 1000, "20 to 1000"))
     endpoint_silence_ms: int = field(
         default=500, metadata=_check(lambda v: 100 <= v <= 5000, "100 to 5000")

@@ -90,6 +90,7 @@ class ChannelListener:
         self.last_partial = ""
         self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.in_speech = False
+        self.gated = False  # holds one of the runtime's free-form decoding places
         self.speech_samples = 0  # caller speech so far (for voicemail detection)
         self._speech_from = 0
         self.beeps: Any = None
@@ -145,8 +146,13 @@ class ChannelListener:
         if self.samples_seen > VOICEMAIL_WATCH_S * self.rate_hz:
             self.beeps = None
             return
-        hits = self.beeps.process(arr)
         spoken = self.speech_samples + (self.samples_seen - self._speech_from if self.in_speech else 0)
+        if spoken < (VOICEMAIL_MONOLOGUE_S - 1.0) * self.rate_hz:
+            # No beep can count yet, so skip the FFT (it was half the event loop's CPU with
+            # 8 calls); start a second early so a beep that ends the monologue is seen whole.
+            self.beeps.skip(len(arr))
+            return
+        hits = self.beeps.process(arr)
         if hits and spoken >= VOICEMAIL_MONOLOGUE_S * self.rate_hz:
             self.beeps = None
             self.session.on_voicemail_beep(hits[0] * 1000 // self.rate_hz)
@@ -188,6 +194,8 @@ class ChannelListener:
                     continue
                 if kind == "start":
                     grammar = self.session.grammar_for(self.channel)
+                    if grammar is None and not self.gated:
+                        await self._wait_for_place()
                     if self.stream is None:
                         self.stream = await engine.run(engine.new_stream, self.rate_hz, grammar)
                     else:
@@ -204,11 +212,26 @@ class ChannelListener:
                     t0 = time.monotonic()
                     result = await engine.run(self.stream.finish)
                     self.session.runtime.metrics.inc("voicebot_decode_seconds_total", time.monotonic() - t0)
+                    self._leave_place()
                     await self._final(result)
         finally:
             if self.stream is not None:
                 # close() waits for a decode still running on the pool: do it there.
                 self.session.runtime.engine.executor.submit(self.stream.close)
+            self._leave_place()
+
+    async def _wait_for_place(self) -> None:
+        """Wait for a free-form decoding place (Runtime.free_form_gate); audio queues meanwhile."""
+        gate = self.session.runtime.free_form_gate()
+        t0 = time.monotonic()
+        await gate.acquire()
+        self.gated = True
+        self.session.runtime.metrics.inc("voicebot_asr_wait_seconds_total", time.monotonic() - t0)
+
+    def _leave_place(self) -> None:
+        if self.gated:
+            self.gated = False
+            self.session.runtime.free_form_gate().release()
 
     async def _feed(self, pcm: bytes) -> None:
         engine = self.session.runtime.engine

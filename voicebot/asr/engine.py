@@ -168,19 +168,27 @@ class AsrEngine:
         """Decode ``pcm`` (speech, s16le at ``rate_hz``) once on ``count`` idle free-form
         recognisers and return them to the pool. A free-form recogniser's first utterance
         costs ~1.5 CPU-s and later ones ~0.25, so paying it here (in the background after
-        start-up) keeps the first calls from stalling each other. Returns how many it warmed."""
+        start-up) keeps the first calls from stalling each other. Blocking; decodes on the
+        engine's executor, so call it from another thread. Returns how many it warmed."""
         decode_hz = self._decode_rate(rate_hz)
         samples = np.frombuffer(pcm, dtype="<i2")
         if decode_hz != rate_hz:
             samples = resample_once(samples.astype(np.int16), rate_hz, decode_hz)
         data = samples.astype("<i2").tobytes()
+        step = int(decode_hz * _CHUNK_S) * 2
         slots = [self._acquire(decode_hz, None) for _ in range(count)]
-        for slot in slots:
-            slot.rec.AcceptWaveform(data)
+
+        def warm(slot: _Slot) -> None:
+            for i in range(0, len(data), step):
+                slot.rec.AcceptWaveform(data[i : i + step])
             slot.rec.FinalResult()
             slot.fed_samples += len(data) // 2
-        for slot in slots:
-            self._release(slot)
+
+        try:  # on the decode threads, in parallel; so never call this from one of them
+            list(self.executor.map(warm, slots))
+        finally:
+            for slot in slots:
+                self._release(slot)
         return len(slots)
 
     def transcribe_pcm(

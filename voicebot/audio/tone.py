@@ -17,11 +17,19 @@ class BeepDetector:
         self.low_hz, self.high_hz = low_hz, high_hz
         self.min_dbfs = min_dbfs
         self.purity = purity
-        self._window = np.hanning(self.frame)
+        self._window = np.hanning(self.frame).astype(np.float32)
+        self._freqs = np.fft.rfftfreq(self.frame, 1 / rate_hz)
         self._buf = np.zeros(0, dtype=np.int16)
         self._run = 0
         self._run_hz = 0.0
         self.samples = 0
+
+    def skip(self, n_samples: int) -> None:
+        """Let ``n_samples`` (plus any partial frame held) pass unexamined: offsets of later
+        hits still count every sample, and a tone run in progress is forgotten."""
+        self.samples += len(self._buf) + n_samples
+        self._buf = np.zeros(0, dtype=np.int16)
+        self._run = 0
 
     def process(self, pcm: np.ndarray) -> list[int]:
         """Feed int16 samples; returns the sample offsets at which a beep was confirmed."""
@@ -33,7 +41,7 @@ class BeepDetector:
         frames = self._buf[: n * self.frame].reshape(n, self.frame).astype(np.float32)
         self._buf = self._buf[n * self.frame:]
         spectra = np.abs(np.fft.rfft(frames * self._window, axis=1)) ** 2
-        freqs = np.fft.rfftfreq(self.frame, 1 / self.rate_hz)
+        freqs = self._freqs
         peak = spectra.argmax(axis=1)
         total = spectra.sum(axis=1) + 1e-9
         # Energy in the peak bin and its two neighbours (Hann main lobe).

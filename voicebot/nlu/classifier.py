@@ -145,15 +145,42 @@ def build_model(lang: str, grams: list[str], gram_rows: np.ndarray, weights: np.
                        bias=np.asarray(bias, dtype=np.float32), thresholds=dict(thresholds))
 
 
+def quantize(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-label int8 weights and their scales (``weights ~= q * scale``), as stored on disk."""
+    scale = np.maximum(np.abs(weights).max(axis=0), 1e-9) / 127.0
+    return np.round(weights / scale).astype(np.int8), scale.astype(np.float32)
+
+
+def stored(weights: np.ndarray) -> np.ndarray:
+    """``weights`` as they come back from the model file (int8 round trip), float32."""
+    q, scale = quantize(np.asarray(weights, dtype=np.float64))
+    return q.astype(np.float32) * scale
+
+
+def compact(grams: list[str], gram_rows: np.ndarray, weights: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Drop weight rows that are all zero (after quantisation) and the n-grams pointing at
+    them: they cannot change a score, and dropping them keeps the file and the look-up table
+    small. Returns (grams, their new rows, weights)."""
+    keep = np.flatnonzero(np.abs(weights).max(axis=1) > 0)
+    new_row = np.full(len(weights), -1, dtype=np.int64)
+    new_row[keep] = np.arange(len(keep))
+    mapped = new_row[np.asarray(gram_rows)]
+    kept = np.flatnonzero(mapped >= 0)
+    return [grams[i] for i in kept], mapped[kept], weights[keep]
+
+
 def model_bytes(model: IntentModel) -> bytes:
-    """The ``.npz`` serialisation (weights stored as float16 to keep the file small)."""
+    """The ``.npz`` serialisation: weights as per-label int8 with float32 scales, n-grams as
+    one NUL-separated UTF-8 blob (a numpy string array is fixed-width UTF-32: 4x larger)."""
     buffer = io.BytesIO()
     names = list(model.thresholds)
+    q, scale = quantize(model.weights.astype(np.float64))
+    blob = "\x00".join(model.row_of_gram).encode("utf-8")
     np.savez_compressed(
         buffer, lang=np.array(model.lang), labels=np.array(model.labels),
-        grams=np.array(list(model.row_of_gram)),
+        gram_blob=np.frombuffer(blob, dtype=np.uint8),
         gram_rows=np.array(list(model.row_of_gram.values()), dtype=np.int32),
-        weights=model.weights.astype(np.float16), bias=model.bias.astype(np.float32),
+        weights_q=q, weight_scale=scale, bias=model.bias.astype(np.float32),
         threshold_names=np.array(names),
         threshold_values=np.array([model.thresholds[n] for n in names], dtype=np.float64))
     return buffer.getvalue()
@@ -165,9 +192,10 @@ def model_from_bytes(blob: bytes) -> IntentModel:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             thresholds = dict(zip(data["threshold_names"].tolist(),
                                   data["threshold_values"].astype(float).tolist()))
-            return build_model(str(data["lang"]), data["grams"].tolist(), data["gram_rows"],
-                               data["weights"].astype(np.float32), data["bias"], thresholds,
-                               tuple(data["labels"].tolist()))
+            grams = data["gram_blob"].tobytes().decode("utf-8").split("\x00")
+            weights = data["weights_q"].astype(np.float32) * data["weight_scale"]
+            return build_model(str(data["lang"]), grams, data["gram_rows"], weights, data["bias"],
+                               thresholds, tuple(data["labels"].tolist()))
     except (KeyError, ValueError, OSError) as exc:
         raise ModelNotFoundError(f"malformed intent model: {exc}") from exc
 

@@ -14,10 +14,17 @@ Rule lexicons written line by line miss new wordings of the same idea (活不长
    A cue may carry ``requires`` (a pattern that must occur in the line, e.g. a bereavement for
    "go and find him") and ``unless`` (a pattern that vetoes it nearby, e.g. fishing by a river).
 3. a cue whose nearest preceding subject is a third person (他, 我朋友, "my neighbour") and
-   not the speaker is skipped: it reports someone else, it is not a hint about the caller --
+   not the speaker is skipped (a person named as an object -- ``subjects.third_object``: 给孩子,
+   对不起我妈, "tell my kids" -- is not a subject): it reports someone else, it is not a hint about the caller --
    unless the cue's own words name the speaker (你们再也找不到我: 你们 is addressed, not the subject).
 4. the line is critical when the best cue reaches ``threshold``; it is distress when critical
    or when a ``[distress]`` pattern matches the idiom-blanked line.
+5. recall-first fallback (``[fallback]``): scored cues still miss new wordings, so a line no
+   cue made critical is critical anyway when a broad ``hints`` pattern (death, ending, leaving
+   the world, pills, jumping, rope, burden, goodbyes, no way out, ...) matches the idiom-blanked
+   line and neither an ``explain`` pattern within ``window_chars`` of it (an everyday use: 累死,
+   "dying to", "deadline", 负担不起) nor a third-person subject before it (他死了, "my dad died")
+   accounts for it. Reported as the cue ``fallback``.
 
 Thresholds lean to recall on purpose: a critical or distress line routes the caller to a
 person, so a false alarm costs a transfer while a miss can cost far more.
@@ -59,6 +66,7 @@ class _Rules:
     idioms: re.Pattern[str] | None
     self_subject: re.Pattern[str]
     third_subject: re.Pattern[str] | None
+    third_object: re.Pattern[str] | None
     context: re.Pattern[str] | None
     cues: tuple[_Cue, ...]
     any_cue: re.Pattern[str] | None
@@ -67,6 +75,10 @@ class _Rules:
     self_bonus: float
     context_bonus: float
     window_chars: int
+    fallback_hints: re.Pattern[str] | None
+    fallback_explain: re.Pattern[str] | None
+    fallback_window: int
+    fallback_third: re.Pattern[str] | None
 
 
 def _any(patterns: list[str] | str | None) -> re.Pattern[str] | None:
@@ -87,6 +99,7 @@ def _rules(lang: str) -> _Rules:
              requires=_any(c.get("requires")), unless=_any(c.get("unless")))
         for c in crit["cue"]
     )
+    fallback = data.get("fallback", {})
     self_subject = _any(data["subjects"]["self"])
     if self_subject is None:
         raise ValueError(f"{lang}/safety.toml: subjects.self must not be empty")
@@ -94,6 +107,7 @@ def _rules(lang: str) -> _Rules:
         idioms=_any(data["idioms"]["patterns"]),
         self_subject=self_subject,
         third_subject=_any(data["subjects"].get("third")),
+        third_object=_any(data["subjects"].get("third_object")),
         context=_any(crit.get("context")),
         cues=cues,
         # One scan of the union finds the common, harmless line (no cue at all) without a scan
@@ -104,6 +118,10 @@ def _rules(lang: str) -> _Rules:
         self_bonus=float(crit["self_bonus"]),
         context_bonus=float(crit["context_bonus"]),
         window_chars=int(crit["window_chars"]),
+        fallback_hints=_any(fallback.get("hints")),
+        fallback_explain=_any(fallback.get("explain")),
+        fallback_window=int(fallback.get("window_chars", 0)),
+        fallback_third=_any(fallback.get("third", data["subjects"].get("third"))),
     )
 
 
@@ -124,9 +142,10 @@ def _last_end(pattern: re.Pattern[str] | None, text: str) -> int:
     return end
 
 
-def _about_someone_else(rules: _Rules, before: str) -> bool:
-    """True when the nearest subject before a cue is a third person, not the speaker."""
-    third = _last_end(rules.third_subject, before)
+def _about_someone_else(rules: _Rules, before: str, third_subject: re.Pattern[str] | None = None) -> bool:
+    """True when the nearest subject before a cue is a third person (``third_subject``, default
+    the [subjects] one), not the speaker."""
+    third = _last_end(third_subject or rules.third_subject, before)
     return third >= 0 and third > _last_end(rules.self_subject, before)
 
 
@@ -134,6 +153,26 @@ def blank_idioms(norm: str, lang: str) -> str:
     """``norm`` with every idiom of ``lang`` replaced by '#' (so cues cannot span it)."""
     rules = _rules(lang)
     return rules.idioms.sub("#", norm) if rules.idioms is not None else norm
+
+
+def _fallback(rules: _Rules, text: str, subjects: str) -> bool:
+    """True when a broad hint in ``text`` (idioms blanked) is explained by nothing nearby and
+    is not about someone else (step 5 of the module contract)."""
+    hints = rules.fallback_hints
+    if hints is None:
+        return False
+    reach = rules.fallback_window
+    explain = rules.fallback_explain
+    for match in hints.finditer(text):
+        start, end = match.start(), match.end()
+        if explain is not None and explain.search(text, max(0, start - reach), min(len(text), end + reach)):
+            continue
+        before = subjects[max(0, start - rules.window_chars):start]
+        if (_about_someone_else(rules, before, rules.fallback_third)
+                and not rules.self_subject.search(match.group())):
+            continue
+        return True
+    return False
 
 
 @lru_cache(maxsize=2048)
@@ -144,33 +183,42 @@ def assess(norm: str, lang: str) -> SafetyVerdict:
     Raises FileNotFoundError when ``lang`` has no ``safety.toml`` (a packaging bug)."""
     rules = _rules(lang)
     text = blank_idioms(norm, lang)
-    if rules.any_cue is None or rules.any_cue.search(text) is None:
-        distress = rules.distress is not None and rules.distress.search(text) is not None
-        return SafetyVerdict(critical=False, distress=distress, score=0.0, cues=())
-    context = rules.context is not None and rules.context.search(text) is not None
+    # Same length as text (offsets line up), with people named as objects masked out, so the
+    # subject checks below only see people who act.
+    subjects = text
+    if rules.third_object is not None:
+        subjects = rules.third_object.sub(lambda m: "#" * len(m.group()), text)
     scores: dict[str, float] = {}
+    if rules.any_cue is not None and rules.any_cue.search(text) is not None:
+        _score_cues(rules, text, subjects, scores)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    best = ranked[0][1] if ranked else 0.0
+    critical = best >= rules.threshold
+    names = tuple(name for name, _ in ranked)
+    if not critical and _fallback(rules, text, subjects):
+        critical, names = True, ("fallback", *names)
+    distress = critical or (rules.distress is not None and rules.distress.search(text) is not None)
+    return SafetyVerdict(critical=critical, distress=distress, score=best, cues=names)
+
+
+def _score_cues(rules: _Rules, text: str, subjects: str, scores: dict[str, float]) -> None:
+    """Best score per cue category into ``scores`` (steps 2-3 of the module contract)."""
+    context = rules.context is not None and rules.context.search(text) is not None
     reach = rules.window_chars
     for cue in rules.cues:
         if cue.requires is not None and not cue.requires.search(text):
             continue
         for match in cue.pattern.finditer(text):
             start, end = match.start(), match.end()
-            before = text[max(0, start - reach):start]
-            near = text[max(0, start - reach):min(len(text), end + reach)]
-            if cue.unless is not None and cue.unless.search(near):
+            before = subjects[max(0, start - reach):start]
+            if cue.unless is not None and cue.unless.search(text, max(0, start - reach), min(len(text), end + reach)):
                 continue
             if _about_someone_else(rules, before) and not rules.self_subject.search(match.group()):
                 continue  # "他不想活了" reports him; "你们再也找不到我" is still the speaker
             score = cue.weight
             if (rules.self_subject.search(before) or rules.self_subject.search(match.group())
-                    or rules.self_subject.search(text[end:end + reach])):
+                    or rules.self_subject.search(text, end, end + reach)):
                 score += rules.self_bonus
             if context:
                 score += rules.context_bonus
             scores[cue.name] = max(scores.get(cue.name, 0.0), score)
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-    best = ranked[0][1] if ranked else 0.0
-    critical = best >= rules.threshold
-    distress = critical or (rules.distress is not None and rules.distress.search(text) is not None)
-    return SafetyVerdict(critical=critical, distress=distress, score=best,
-                         cues=tuple(name for name, _ in ranked))

@@ -123,7 +123,8 @@ def build_runtime(config: Config, model_spec: str | None = None) -> Runtime:
     model = resolve_model(model_spec if model_spec is not None else config.asr.model,
                           Path(config.asr.models_dir), config.asr.allow_download)
     lang = config.dialogue.lang or (model.lang if model.lang in ("en", "zh", "ko") else "en")
-    engine = AsrEngine(model, workers=config.asr.decode_workers)
+    engine = AsrEngine(model, workers=config.asr.decode_workers,
+                       pool_size=max(8, config.asr.free_form_recognizers))
     runtime = Runtime(config, engine, lang, model_name=model.name)
     script = runtime.script(lang)
     log.info("model %s (%s, %d Hz, from %s at %s); language %s; script %s (version %s)",

@@ -137,7 +137,8 @@ async def process_request(runtime: Runtime, connection: ServerConnection, reques
 def _http_route(runtime: Runtime, route: str, query: dict[str, str]) -> Response:
     if route == "/healthz":
         body = {"status": "ok", "active_calls": len(runtime.sessions), "model": runtime.model_name,
-                "lang": runtime.lang, "pid": os.getpid()}
+                "lang": runtime.lang, "pid": os.getpid(),
+                "recognizers_warm": runtime.recognizers_warm}
         return _response(200, json.dumps(body), "application/json")
     if route == "/metrics":
         return _response(200, runtime.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")

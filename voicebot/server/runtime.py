@@ -22,10 +22,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("voicebot.server")
 
+# Typical borrower answers, spoken by our own TTS to warm the free-form recognisers (a
+# recogniser's first few utterances cost ~10x the later ones: Kaldi expands its graph lazily).
 WARM_SENTENCES = {
-    "en": "yes this is me and i can pay two hundred dollars on friday",
-    "zh": "是的 我 周五 可以 还 两千 块",
-    "ko": "네 맞아요 저는 금요일에 이십만 원을 낼게요",
+    "en": ("yes this is me and i can pay two hundred dollars on friday",
+           "i already paid last week can i speak to someone about a payment plan"),
+    "zh": ("是的 我 周五 可以 还 两千 块", "我 上周 已经 还 了 能不能 分期 找 个 人工"),
+    "ko": ("네 맞아요 저는 금요일에 이십만 원을 낼게요",
+           "지난주에 벌써 냈어요 상담원이랑 통화하고 싶어요 분할로 갚아도 되나요"),
 }
 DEMO_PREFIX = "DEMO-"  # account ids of the built-in demo account (no compliance guards)
 
@@ -47,6 +51,8 @@ class Runtime:
     _accounts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     handoff_tasks: set["asyncio.Task[None]"] = field(default_factory=set)
     failed_logins: FailedLogins = field(default_factory=FailedLogins)
+    recognizers_warm: bool = False  # set once warm_recognizers() has run (/healthz shows it)
+    _free_form_gate: "asyncio.Semaphore | None" = None
 
     def __post_init__(self) -> None:
         m = self.metrics
@@ -59,6 +65,8 @@ class Runtime:
         m.describe("voicebot_decode_backlog", "gauge", "queued decode jobs, by call")
         m.gauge("voicebot_active_calls", self._active_by_route)
         m.gauge("voicebot_decode_backlog", self._backlog)
+        m.describe("voicebot_asr_wait_seconds_total", "counter",
+                   "seconds free-speech utterances waited for a decoding place")
         m.describe("voicebot_asr_recognizers", "gauge",
                    "Vosk recognisers: idle in the pool, in use by an utterance, created since start")
         m.gauge("voicebot_asr_recognizers", self._recognizers)
@@ -152,22 +160,33 @@ class Runtime:
         cache.warm(texts)
         return len(texts)
 
-    def warm_recognizers(self, count_8k: int = 8, count_16k: int = 2) -> int:
-        """Pay each pooled free-form recogniser's expensive first utterance in the background
-        (a spoken sentence in the call language, rendered by our own TTS)."""
+    def free_form_gate(self) -> "asyncio.Semaphore":
+        """At most ``asr.free_form_recognizers`` free-speech utterances decode at once; a later
+        one waits (its audio queues, nothing is lost) and then catches up faster than real
+        time. Beyond a few per core, more at once only adds cold recognisers (~3 CPU-s and
+        ~50 MB each) without adding throughput. Created in the serving loop on first use."""
+        if self._free_form_gate is None:
+            self._free_form_gate = asyncio.Semaphore(self.config.asr.free_form_recognizers)
+        return self._free_form_gate
+
+    def warm_recognizers(self, count_16k: int = 1) -> int:
+        """Pay the pooled free-form recognisers' expensive first utterances (8 kHz: as many as
+        may decode at once; 16 kHz: ``count_16k``) with sentences spoken by our own TTS.
+        Blocking; run after start-up, off the event loop. Returns how many were warmed."""
         if self.engine is None:
             return 0
         import numpy as np
 
         from voicebot.audio.resample import resample_once
 
-        sentence = WARM_SENTENCES.get(self.lang, WARM_SENTENCES["en"])
-        rendered = self.tts_engine(self.lang).render(sentence)
-        samples = np.frombuffer(rendered.pcm, dtype="<i2").astype(np.int16)
+        tts = self.tts_engine(self.lang)
+        rendered = [tts.render(t) for t in WARM_SENTENCES.get(self.lang, WARM_SENTENCES["en"])]
         n = 0
-        for rate_hz, count in ((8000, count_8k), (16000, count_16k)):
-            pcm = resample_once(samples, rendered.rate_hz, rate_hz).astype("<i2").tobytes()
+        for rate_hz, count in ((8000, self.config.asr.free_form_recognizers), (16000, count_16k)):
+            pcm = b"".join(resample_once(np.frombuffer(r.pcm, dtype="<i2").astype(np.int16), r.rate_hz, rate_hz)
+                           .astype("<i2").tobytes() for r in rendered)
             n += self.engine.warm_free_form(pcm, rate_hz, count)
+        self.recognizers_warm = True
         return n
 
     # -- recording ---------------------------------------------------------------------------
