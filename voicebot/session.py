@@ -242,6 +242,9 @@ class ChannelListener:
                 if r.text and r.text != self.last_partial:
                     self.last_partial = r.text
                     self.session.on_partial(self.channel, r.text)
+                    if self.in_speech and self.session.answer_complete(self.channel, r.text):
+                        # The words so far already answer: end the turn after a short pause.
+                        self.vad.set_hangover_ms(min(SHORT_ANSWER_HANGOVER_MS, self.endpoint_ms))
             else:
                 await self._final(r)
 
@@ -446,6 +449,10 @@ class CallSession:
                 self._apply(self.dialogue.on_voicemail())
             else:
                 self._apply(self.dialogue.start())
+
+    def answer_complete(self, channel: str, partial: str) -> bool:
+        """A caller partial that already answers the bot's question (see DialogueEngine)."""
+        return channel == "caller" and self.dialogue is not None and self.dialogue.answer_complete(partial)
 
     def grammar_for(self, channel: str) -> list[str] | None:
         if channel == "caller" and self.dialogue is not None and not self.dialogue.finished:

@@ -290,3 +290,17 @@ def test_account_from_string_parameters() -> None:
 ])
 def test_is_backchannel(text: str, lang: str, expected: bool) -> None:
     assert is_backchannel(text, lang) is expected
+
+
+def test_partial_answer_complete_only_when_it_answers_whole(account_en: Account) -> None:
+    # The real NLU: a yes, or a promise with both amount and date, lets the turn end early;
+    # half a promise, distress and a dispute never do.
+    d = Dialogue(script_for("en"), account_en, TODAY)
+    assert not d.answer_complete("yes")  # not started
+    d.start()
+    assert d.answer_complete("yes that's me")
+    assert d.answer_complete("i can pay two hundred dollars on friday")
+    assert not d.answer_complete("i can pay two hundred dollars")
+    assert not d.answer_complete("i can't go on like this i lost my job")
+    assert not d.answer_complete("i never took out this loan")
+    assert not d.answer_complete("   ")

@@ -49,6 +49,9 @@ _HANDOFF_DISPOSITION = {
 # Sentence ends: western punctuation followed by space, or CJK full-width punctuation.
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])")
 _MAX_HOPS = 20
+# Intents that answer a question whole: a partial holding one may end the turn early.
+_COMPLETE_INTENTS = frozenset({"affirm", "deny", "request_agent", "wrong_party", "already_paid",
+                               "cease_contact", "refuse", "callback"})
 
 
 def static_segments(script: Script) -> list[str]:
@@ -142,6 +145,20 @@ class Dialogue:
         if self.finished or not text:
             return []
         return self._turn(self._understand(text, self.lang, self.today), text)
+
+    def answer_complete(self, partial: str) -> bool:
+        """Whether a partial transcript already holds a whole answer (a yes or no, a promise
+        with both amount and date, a request for a person...), so the turn may end after a
+        short silence instead of the full endpoint. Never for distress or a dispute: those
+        callers are let finish."""
+        if not self._started or self.finished or not partial.strip():
+            return False
+        u = self._understand(partial, self.lang, self.today)
+        if u.critical or {"distress", "dispute"} & set(u.intents):
+            return False
+        if "promise_to_pay" in u.intents:
+            return u.amount is not None and u.date is not None
+        return bool(_COMPLETE_INTENTS & set(u.intents))
 
     def on_dtmf(self, digit: str) -> list[Action]:
         """A key press, read as the intent the state (or ``[global.dtmf]``) maps it to."""
