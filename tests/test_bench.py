@@ -18,14 +18,17 @@ pytestmark = pytest.mark.slow
 def test_bench_one_call_reports_every_figure() -> None:
     # --no-warm: static-prompt warming is not needed for one short call and keeps startup short.
     out = subprocess.run(
-        [sys.executable, "-m", "voicebot", "bench", "--calls", "1", "--duration", "8", "--no-warm", "--json"],
+        [sys.executable, "-m", "voicebot", "bench", "--calls", "1", "--duration", "8", "--no-warm", "--json",
+         "--stagger", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=scaled(120),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout)
-    for key in ("cores", "loadavg_start", "loadavg_end", "startup_s", "idle_rss_mb", "endpoint_silence_ms", "runs"):
+    for key in ("cores", "loadavg_start", "loadavg_end", "startup_s", "idle_rss_mb", "endpoint_silence_ms", "runs",
+                "warm_after_ready_s", "rss_slope"):
         assert key in report, key
     assert report["startup_s"] > 0 and report["idle_rss_mb"] > 0
+    assert report["stagger_s"] == 1 and report["warm_after_ready_s"] is None  # --no-warm: not waited for
     assert [r["n"] for r in report["runs"]] == [1]
     tw = report["runs"][0]["twilio"]
     for key in ("eos_final_ms", "endpoint_final_ms", "v2v_ms", "align_ms"):

@@ -354,13 +354,16 @@ async def loop_stalls(stalls: list[tuple[float, float]]) -> None:
 
 
 async def twilio_phase(ws_base: str, n: int, duration_s: float, speech: dict[str, np.ndarray],
-                       tag: str, stalls: list[tuple[float, float]]) -> list[CallLog]:
+                       tag: str, stalls: list[tuple[float, float]], stagger_s: float = 0.0) -> list[CallLog]:
+    """N lines dialling /twilio until ``duration_s`` ends; line i first dials ``stagger_s * i / n``
+    seconds in (0: all at once, so identical prompts line every caller's answers up)."""
     stop_at = time.monotonic() + duration_s
     logs: list[CallLog] = []
     monitor = asyncio.create_task(loop_stalls(stalls))
 
     async def line(i: int) -> None:
         rng, k = random.Random(i), 0
+        await asyncio.sleep(stagger_s * i / n)
         while time.monotonic() < stop_at - 3.0:  # a call the bot ended is redialled
             log = await twilio_call(f"{ws_base}/twilio", f"CA-{tag}-{i}-{k}", speech, stop_at, rng)
             logs.append(log)
@@ -506,6 +509,8 @@ async def vosk_phase(url: str, n: int, duration_s: float, speech: dict[str, np.n
 def bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", default="1,4,8,12", help="concurrent calls, comma-separated (default 1,4,8,12)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per N (default 30)")
+    parser.add_argument("--stagger", type=float, default=0.0, metavar="S",
+                        help="spread the N calls' first dial over S seconds (default 0: all at once)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="URL", help="drive a running server, e.g. ws://127.0.0.1:8765 "
                        "(no CPU/RSS unless --pid; no EoS->final unless --state-dir)")
@@ -553,7 +558,7 @@ def rss_slopes(report: dict[str, Any]) -> list[dict[str, Any]]:
 async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str, Any]:
     speech = render_speech(tmp)
     report: dict[str, Any] = {"command": " ".join(["voicebot"] + sys.argv[1:]), "cores": os.cpu_count(),
-                              "loadavg_start": os.getloadavg(), "endpoint_silence_ms":
+                              "loadavg_start": os.getloadavg(), "stagger_s": args.stagger, "endpoint_silence_ms":
                               args.config.asr.endpoint_silence_ms, "startup_s": None, "idle_rss_mb": None}
     proc: subprocess.Popen[bytes] | None = None
     sessions: Path | None = None
@@ -589,7 +594,7 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
     try:
         # Calls start once the recognisers are warm (a one-off cost of a fresh process, reported
         # apart), so idle RSS includes the warm pool and RSS per call is what calls add.
-        report["warm_after_ready_s"] = await wait_warm("http" + ws_base[2:])
+        report["warm_after_ready_s"] = None if args.no_warm else await wait_warm("http" + ws_base[2:])
         t_idle = time.monotonic()
         await asyncio.sleep(2.5)
         if sampler:
@@ -601,7 +606,7 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
             before = metrics(http_base)
             t_from = time.monotonic()
             stalls: list[tuple[float, float]] = []
-            logs = await twilio_phase(ws_base, n, args.duration, speech, f"n{n}", stalls)
+            logs = await twilio_phase(ws_base, n, args.duration, speech, f"n{n}", stalls, args.stagger)
             t_to = time.monotonic()
             await asyncio.sleep(1.5)
             tw = analyse_twilio(logs, sessions, stalls)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -51,10 +53,22 @@ def test_serve_with_missing_model_exits_2_pointing_at_models_readme(tmp_path: Pa
     assert "Traceback" not in proc.stderr
 
 
-def test_serve_with_prompt_warming_starts(tmp_path: Path) -> None:
+def test_serve_with_prompt_warming_starts_then_warms_recognisers(tmp_path: Path) -> None:
     server = ServeProcess(tmp_path, warm=True, wait_ready=False)
     try:
         server.wait_ready()
         assert "static prompts ready" in server.stderr()
+        deadline = time.monotonic() + scaled(120)
+        while not server.healthz()["recognizers_warm"]:  # after ready, in the background
+            assert time.monotonic() < deadline, server.stderr()
+            time.sleep(0.25)
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.ws_port}/metrics", timeout=scaled(10)) as r:
+            metrics = r.read().decode()
+        idle = [float(x.rsplit(" ", 1)[1]) for x in metrics.splitlines()
+                if x.startswith('voicebot_asr_recognizers{state="idle"}')]
+        # 4 at 8 kHz (asr.free_form_recognizers) and 1 at 16 kHz were warmed; none is in use.
+        assert idle and idle[0] >= 5, metrics
+        assert 'voicebot_asr_recognizers{state="in_use"} 0' in metrics
+        assert "recognisers warmed: 5" in server.stderr()
     finally:
         server.kill()

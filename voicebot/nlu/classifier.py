@@ -4,15 +4,21 @@ The rule lexicons (``en.py``, ``zh.py``, ``safety.py``) score ~1.0 on the sets t
 on but miss new wordings of distress and self-harm on every fresh blind set. This module adds
 a model that generalises from character shapes instead of listed phrases:
 
-- features: hashed n-grams of the language module's *normalised* text. Mandarin (no spaces):
-  character 1-4 grams. English: word uni/bi-grams plus character 3-5 grams (which carry
-  morphology and slips: "hurting"/"hurt", "dont"/"don't"). Each distinct n-gram counts once;
-  a line's vector is scaled by 1/sqrt(number of n-grams), so long lines do not score higher.
-  Buckets are crc32 of the n-gram (identical across processes, unlike Python's ``hash``); the
-  model file also carries the table n-gram -> bucket row for the n-grams seen in training, so
-  inference is dict look-ups (an unseen n-gram has no trained weight and is skipped).
-- model: one-vs-rest logistic regression, one output per intent plus ``critical``; weights
-  ship as ``voicebot/nlu/data/<lang>/intent_model.npz`` (trained by ``voicebot.nlu.train``).
+- features: n-grams of the language module's *normalised* text. Mandarin (no spaces):
+  character 1-4 grams of the text between start/end marks. English: character 3-5 grams of
+  " text ", word unigrams and word bigrams (a bigram is the text from one word start to the
+  next word's end, sentence edges included: " w1", "w1 w2", "wn "), which carry morphology
+  and slips ("hurting"/"hurt", "dont"/"don't"). Each distinct n-gram counts once; a line's
+  vector is scaled by 1/sqrt(number of distinct n-grams), so long lines do not score higher.
+- n-gram ids: a 32-bit polynomial hash of (kind, text) computed for *all* n-grams of a line at
+  once with numpy prefix sums (no Python-level loop per n-gram: this is the hot path, and a
+  line never seen before must still run at thousands per second). Identical across processes
+  (unlike Python's ``hash``); :func:`gram_id` is the same hash for one n-gram string, and
+  :func:`ngrams` lists the n-grams as strings for reading and tests.
+- model: one-vs-rest logistic regression, one output per intent plus ``critical``, one weight
+  row per n-gram id seen in training (sorted ids; look-up by binary search); weights ship as
+  per-label int8 in ``voicebot/nlu/data/<lang>/intent_model.npz`` (trained by
+  ``voicebot.nlu.train``).
 - combination (:func:`combine`): the rules stay primary. The model may only *add* the
   recall-critical intents (distress, dispute, request_agent) and ``critical`` when its
   probability clears a threshold chosen by leave-one-file-out cross-validation on the training
@@ -24,11 +30,9 @@ Pure and numpy-only: text in, probabilities out. The model file is read once per
 from __future__ import annotations
 
 import io
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import repeat
 
 import numpy as np
 
@@ -41,85 +45,130 @@ LABELS: tuple[str, ...] = (
     "critical",
 )
 ADDABLE: tuple[str, ...] = ("distress", "dispute", "request_agent")
-BUCKETS = 1 << 18  # hash space; only buckets seen in training are stored
 MODEL_FILE = "intent_model.npz"
+FORMAT = 2  # model file layout: sorted uint32 n-gram ids + int8 weights
 # Hand-set, not cross-validated: the README's "money tight is a plan, not distress" convention
 # means a rules payment_plan line needs a clearly distressed model before distress is added.
 PLAN_DISTRESS_MIN = 0.5
 PROBABILITY_CACHE = 2048  # distinct normalised lines remembered per process
 
 _CHAR_SPANS = {"en": (3, 5), "zh": (1, 4)}
-_WORD = "\x01"  # marks word n-grams; never in normalised text
-_BIGRAM = "\x04"
+_CHAR, _WORD, _BIGRAM = 0, 1, 2  # n-gram kinds (mixed into the id)
+_MARK = {_CHAR: "", _WORD: "\x01", _BIGRAM: "\x04"}  # never in normalised text
+_MASK = (1 << 64) - 1
+_BASE = 0x100000001B3  # odd, so it has an inverse modulo 2**64
+_BASE_INV = pow(_BASE, -1, 1 << 64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_POWERS: list[np.ndarray] = []  # [BASE**i, BASE_INV**i] for i < their length, grown on demand
 
 
-def _slices(length: int, lo: int, hi: int) -> tuple[slice, ...]:
-    """Every ``lo``..``hi``-character window of a text of ``length`` characters (cached per
-    length, so a line's character n-grams are cut by one C-level ``map`` over these)."""
-    return _SLICE_CACHE.get((length, lo, hi)) or _SLICE_CACHE.setdefault(
-        (length, lo, hi), tuple(slice(i, i + n) for n in range(lo, hi + 1) for i in range(length - n + 1)))
+def _powers(length: int) -> tuple[np.ndarray, np.ndarray]:
+    if not _POWERS or len(_POWERS[0]) < length:
+        size = max(256, 2 * length)
+        fwd, inv, f, v = [], [], 1, 1
+        for _ in range(size):
+            fwd.append(f)
+            inv.append(v)
+            f, v = f * _BASE & _MASK, v * _BASE_INV & _MASK
+        _POWERS[:] = [np.array(fwd, dtype=np.uint64), np.array(inv, dtype=np.uint64)]
+    return _POWERS[0], _POWERS[1]
 
 
-_SLICE_CACHE: dict[tuple[int, int, int], tuple[slice, ...]] = {}
+def _marked(norm: str, lang: str) -> str:
+    if lang not in _CHAR_SPANS:
+        raise ValueError(f"no classifier features for language {lang!r}")
+    return f" {norm} " if lang == "en" else f"\x02{norm}\x03"
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def _spans(codes: np.ndarray, lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, kinds) of every n-gram of a marked text's code points (module docstring)."""
+    length = len(codes)
+    lo, hi = _CHAR_SPANS[lang]
+    parts_s, parts_e, parts_k = [], [], []
+    for n in range(lo, min(hi, length) + 1):
+        s = np.arange(length - n + 1)
+        parts_s.append(s)
+        parts_e.append(s + n)
+        parts_k.append(np.full(len(s), _CHAR))
+    if lang == "en":
+        spaces = np.flatnonzero(codes == 32)  # " text ": the first and last are the marks
+        w_s, w_e = spaces[:-1] + 1, spaces[1:]
+        keep = w_e > w_s
+        parts_s.append(w_s[keep])
+        parts_e.append(w_e[keep])
+        parts_k.append(np.full(int(keep.sum()), _WORD))
+        b_s = np.concatenate(([0], spaces[:-2] + 1, [spaces[-2] + 1]))
+        b_e = np.concatenate(([spaces[1]], spaces[2:], [length]))
+        parts_s.append(b_s)
+        parts_e.append(b_e)
+        parts_k.append(np.full(len(b_s), _BIGRAM))
+    return np.concatenate(parts_s), np.concatenate(parts_e), np.concatenate(parts_k)
+
+
+def _ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """32-bit ids of the substrings codes[starts:ends] of the given kinds (vectorised)."""
+    length = len(codes)
+    fwd, inv = _powers(length + 1)
+    prefix = np.zeros(length + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        np.cumsum(codes * inv[:length], out=prefix[1:])
+        # sum_t code[t] * BASE**-(t - start): the same for the same substring anywhere.
+        h = (prefix[ends] - prefix[starts]) * fwd[starts]
+        h = (h ^ ((ends - starts).astype(np.uint64) << np.uint64(8) | kinds.astype(np.uint64))) * _MIX
+    return (h >> np.uint64(32)).astype(np.uint32)
+
+
+def gram_ids(norm: str, lang: str) -> np.ndarray:
+    """Sorted distinct ids of the n-grams of a normalised line (the model's input).
+
+    Raises ValueError for a language without classifier features."""
+    codes = _codes(_marked(norm, lang))
+    return np.unique(_ids(codes, *_spans(codes, lang)))
+
+
+def gram_id(gram: str) -> int:
+    """The id of one n-gram as :func:`ngrams` spells it (kind mark + text)."""
+    kind = {"\x01": _WORD, "\x04": _BIGRAM}.get(gram[:1], _CHAR)
+    body = gram[1:] if kind != _CHAR else gram
+    return int(_ids(_codes(body), np.array([0]), np.array([len(body)]), np.array([kind]))[0])
 
 
 def ngrams(norm: str, lang: str) -> frozenset[str]:
-    """Distinct n-grams of a normalised line (``en.normalise`` / ``zh.normalise`` output).
-
-    English: character 3-5 grams of " text " plus word uni/bi-grams (with sentence ends);
-    Mandarin: character 1-4 grams with start/end marks. Raises ValueError for another language."""
-    return frozenset(_gram_set(norm, lang))
-
-
-def _gram_set(norm: str, lang: str) -> set[str]:
-    """:func:`ngrams` as a plain set, built with C-level ``map`` calls (the hot path)."""
-    span = _CHAR_SPANS.get(lang)
-    if span is None:
-        raise ValueError(f"no classifier features for language {lang!r}")
-    text = f" {norm} " if lang == "en" else f"\x02{norm}\x03"
-    grams = set(map(text.__getitem__, _slices(len(text), *span)))
-    if lang == "en":
-        words = norm.split()
-        grams.update(map(_WORD.__add__, words))
-        bounded = ["<s>", *words, "</s>"]
-        grams.update(map(_BIGRAM.__add__, map(" ".join, zip(bounded, bounded[1:]))))
-    return grams
-
-
-def bucket(gram: str) -> int:
-    """The hash bucket of one n-gram (crc32: identical across processes, unlike ``hash``)."""
-    return zlib.crc32(gram.encode("utf-8")) & (BUCKETS - 1)
+    """Distinct n-grams of a normalised line as strings (word unigrams marked \\x01, bigrams
+    \\x04); ``{gram_id(g) for g in ngrams(x)}`` equals ``set(gram_ids(x))``. Raises ValueError
+    for another language."""
+    text = _marked(norm, lang)
+    starts, ends, kinds = _spans(_codes(text), lang)
+    return frozenset(_MARK[int(k)] + text[s:e] for s, e, k in zip(starts.tolist(), ends.tolist(), kinds.tolist()))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class IntentModel:
-    """Trained weights for one language. ``weights[r]`` holds the per-label weights of one hash
-    bucket; ``row_of_gram`` maps every n-gram seen in training to its bucket's row (n-grams
-    never seen in training have no trained weight, so inference skips hashing them);
-    ``thresholds[label]`` is the probability at or above which :func:`combine` adds that label
-    (``none``: the confidence needed to replace a rules 'none' by the model's top intent)."""
+    """Trained weights for one language. ``ids`` are the sorted n-gram ids seen in training and
+    ``weights[i]`` the per-label weights of ``ids[i]`` (an n-gram never seen in training has no
+    weight and is skipped); ``thresholds[label]`` is the probability at or above which
+    :func:`combine` adds that label (``none``: the confidence needed to replace a rules 'none'
+    by the model's top intent)."""
 
     lang: str
     labels: tuple[str, ...]
-    row_of_gram: dict[str, int]
+    ids: np.ndarray
     weights: np.ndarray
     bias: np.ndarray
     thresholds: dict[str, float]
 
     def scores(self, norm: str) -> np.ndarray:
-        """Per-label probabilities (0..1, in ``labels`` order) for one normalised line.
-
-        The line vector is the sum of its distinct n-grams' buckets scaled by
-        1/sqrt(number of distinct n-grams), the same as in training."""
-        grams = _gram_set(norm, self.lang)
-        count = len(grams)
-        # One C-level dict probe per n-gram; -1 marks an n-gram never seen in training.
-        rows = np.fromiter(map(self.row_of_gram.get, grams, repeat(-1)), dtype=np.intp, count=count)
-        rows = rows[rows >= 0]
-        # sorted: a set's order follows the process's string-hash salt, and float sums in a
-        # different order differ in the last bit; sorted rows give identical results everywhere.
-        rows.sort()
-        z = self.weights.take(rows, axis=0).sum(axis=0) * (1.0 / np.sqrt(max(count, 1))) + self.bias
+        """Per-label probabilities (0..1, in ``labels`` order) for one normalised line: the sum
+        of its known n-grams' rows scaled by 1/sqrt(number of distinct n-grams), plus bias."""
+        grams = gram_ids(norm, self.lang)
+        at = np.searchsorted(self.ids, grams)
+        at[at == len(self.ids)] = 0
+        rows = at[self.ids[at] == grams]  # ascending: the same float sum order everywhere
+        z = self.weights.take(rows, axis=0).sum(axis=0) * (1.0 / np.sqrt(max(len(grams), 1))) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
     def probabilities(self, norm: str) -> dict[str, float]:
@@ -135,12 +184,13 @@ def _cached_probabilities(model: IntentModel, norm: str) -> dict[str, float]:
     return dict(zip(model.labels, model.scores(norm).tolist()))
 
 
-def build_model(lang: str, grams: list[str], gram_rows: np.ndarray, weights: np.ndarray,
-                bias: np.ndarray, thresholds: dict[str, float],
-                labels: tuple[str, ...] = LABELS) -> IntentModel:
-    """An :class:`IntentModel` from arrays (used by loading and by training)."""
-    return IntentModel(lang=lang, labels=tuple(labels),
-                       row_of_gram=dict(zip(grams, np.asarray(gram_rows).tolist())),
+def build_model(lang: str, ids: np.ndarray, weights: np.ndarray, bias: np.ndarray,
+                thresholds: dict[str, float], labels: tuple[str, ...] = LABELS) -> IntentModel:
+    """An :class:`IntentModel` from arrays (used by loading and by training); ``ids`` sorted."""
+    ids = np.asarray(ids, dtype=np.uint32)
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        raise ValueError("n-gram ids must be sorted and distinct")
+    return IntentModel(lang=lang, labels=tuple(labels), ids=ids,
                        weights=np.asarray(weights, dtype=np.float32),
                        bias=np.asarray(bias, dtype=np.float32), thresholds=dict(thresholds))
 
@@ -157,29 +207,22 @@ def stored(weights: np.ndarray) -> np.ndarray:
     return q.astype(np.float32) * scale
 
 
-def compact(grams: list[str], gram_rows: np.ndarray, weights: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Drop weight rows that are all zero (after quantisation) and the n-grams pointing at
-    them: they cannot change a score, and dropping them keeps the file and the look-up table
-    small. Returns (grams, their new rows, weights)."""
+def compact(ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop n-grams whose weight row is all zero (after quantisation): they cannot change a
+    score, and dropping them keeps the file and the look-up table small."""
     keep = np.flatnonzero(np.abs(weights).max(axis=1) > 0)
-    new_row = np.full(len(weights), -1, dtype=np.int64)
-    new_row[keep] = np.arange(len(keep))
-    mapped = new_row[np.asarray(gram_rows)]
-    kept = np.flatnonzero(mapped >= 0)
-    return [grams[i] for i in kept], mapped[kept], weights[keep]
+    return np.asarray(ids)[keep], weights[keep]
 
 
 def model_bytes(model: IntentModel) -> bytes:
-    """The ``.npz`` serialisation: weights as per-label int8 with float32 scales, n-grams as
-    one NUL-separated UTF-8 blob (a numpy string array is fixed-width UTF-32: 4x larger)."""
+    """The ``.npz`` serialisation: ids delta-coded (they compress), weights per-label int8
+    with float32 scales."""
     buffer = io.BytesIO()
     names = list(model.thresholds)
     q, scale = quantize(model.weights.astype(np.float64))
-    blob = "\x00".join(model.row_of_gram).encode("utf-8")
     np.savez_compressed(
-        buffer, lang=np.array(model.lang), labels=np.array(model.labels),
-        gram_blob=np.frombuffer(blob, dtype=np.uint8),
-        gram_rows=np.array(list(model.row_of_gram.values()), dtype=np.int32),
+        buffer, format=np.array(FORMAT), lang=np.array(model.lang), labels=np.array(model.labels),
+        id_deltas=np.diff(model.ids.astype(np.int64), prepend=0).astype(np.uint32),
         weights_q=q, weight_scale=scale, bias=model.bias.astype(np.float32),
         threshold_names=np.array(names),
         threshold_values=np.array([model.thresholds[n] for n in names], dtype=np.float64))
@@ -190,12 +233,14 @@ def model_from_bytes(blob: bytes) -> IntentModel:
     """Inverse of :func:`model_bytes`. Raises ModelNotFoundError on a malformed file."""
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            if int(data["format"]) != FORMAT:
+                raise ValueError(f"model file format {int(data['format'])}, expected {FORMAT}")
             thresholds = dict(zip(data["threshold_names"].tolist(),
                                   data["threshold_values"].astype(float).tolist()))
-            grams = data["gram_blob"].tobytes().decode("utf-8").split("\x00")
+            ids = np.cumsum(data["id_deltas"].astype(np.uint64)).astype(np.uint32)
             weights = data["weights_q"].astype(np.float32) * data["weight_scale"]
-            return build_model(str(data["lang"]), grams, data["gram_rows"], weights, data["bias"],
-                               thresholds, tuple(data["labels"].tolist()))
+            return build_model(str(data["lang"]), ids, weights, data["bias"], thresholds,
+                               tuple(data["labels"].tolist()))
     except (KeyError, ValueError, OSError) as exc:
         raise ModelNotFoundError(f"malformed intent model: {exc}") from exc
 

@@ -146,7 +146,7 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="override server.port")
     parser.add_argument("--audiosocket-port", type=int, help="override server.audiosocket_port")
     parser.add_argument("--model", help="override asr.model")
-    parser.add_argument("--no-warm", action="store_true", help="don't pre-render static prompts")
+    parser.add_argument("--no-warm", action="store_true", help="don't pre-render static prompts or warm the recognisers")
     parser.add_argument("--ready-file", help="write 'ws_port audiosocket_port' here once listening")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes sharing the ports via SO_REUSEPORT (each loads the model)")
@@ -216,8 +216,8 @@ async def _serve(runtime: Runtime, warm: bool, ready_file: str | None, reuse_por
         n = await loop.run_in_executor(runtime.tts_executor, runtime.warm_prompts, 8000)
         log.info("static prompts ready (%d cached)", n)
     listening = await start(runtime, reuse_port=reuse_port)
-    # Ready now; recognisers pay their costly first utterance in the background meanwhile.
-    warming = asyncio.get_running_loop().run_in_executor(None, runtime.warm_recognizers)
+    # Ready now; recognisers pay their costly first utterances in the background meanwhile.
+    warming = asyncio.get_running_loop().run_in_executor(None, runtime.warm_recognizers if warm else int)
     warming.add_done_callback(lambda f: log.info("recognisers warmed: %s", f.result() if not f.exception()
                                                  else f"failed: {f.exception()}"))
     if ready_file:
