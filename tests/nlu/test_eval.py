@@ -29,6 +29,9 @@ FILES = [
     SHARED_DATA / "agent_dev_zh.jsonl",
     OWN_DATA / "zh_caller.jsonl",
     OWN_DATA / "zh_agent.jsonl",
+    # Fresh agent check sets, written before the last agent-lexicon round and scored once after.
+    OWN_DATA / "en_check_agent.jsonl",
+    OWN_DATA / "zh_check_agent.jsonl",
 ]
 
 

@@ -66,8 +66,11 @@ def test_cue_guards_keep_ordinary_lines_ordinary(text: str) -> None:
 
 
 def test_weak_cue_needs_the_speaker_or_hopelessness() -> None:
-    assert not _zh("天台 上 风 大").critical
-    assert _zh("天台 上 风 大 反正 也 撑 不 住 了").critical
+    alone = _zh("天台 上 风 大")
+    assert alone.score < 1.0  # the scored cue alone stays below the threshold ...
+    assert alone.critical and alone.cues[0] == "fallback"  # ... the recall-first net catches it
+    lifted = _zh("天台 上 风 大 反正 也 撑 不 住 了")
+    assert lifted.critical and lifted.score >= 1.0 and "fallback" not in lifted.cues
 
 
 @pytest.mark.parametrize("text", ["我 妈 上 个 月 刚 走", "我 们 厂 停工 了 没 工资", "我 天天 睡 不 好",
@@ -185,3 +188,53 @@ def test_prefilter_and_cache_keep_verdicts() -> None:
     first = assess(norm, "en")
     assert assess(norm, "en") is first and first.critical
     assert assess(en_normalise("yes that's me"), "en") == SafetyVerdict(False, False, 0.0, ())
+
+
+# --- Recall-first fallback (safety.toml [fallback]): new wordings no scored cue covers.
+@pytest.mark.parametrize("text", [
+    "我 把 这 半年 的 止痛药 都 藏 起来 了", "我 这 一 走 你们 的 钱 也 就 清 了", "以后 孩子 就 交给 我 妈 了",
+    "我 已经 不 想 再 睁 眼 了", "房梁 上 的 绳子 我 都 挂 好 了", "我 对不起 我 爸妈 养 我 这么 多 年",
+    "活 到 现在 也 够 了", "我 撑 不 到 月底 了", "我 想 早点 去 陪 我 奶奶", "我 给 女儿 写 了 封 信 放 在 抽屉 里",
+])
+def test_zh_fallback_catches_new_indirect_hints(text: str) -> None:
+    got = _zh(text)
+    assert got.critical and got.distress, got
+
+
+@pytest.mark.parametrize("text", [
+    "累 死 了 晚上 再 说", "笑 死 我 了 你们 这 利息", "饿 死 了 先 吃饭", "气 死 我 了 我 早 还 了", "忙 死 了 别 打",
+    "烦 得 我 要 死 能 分期 吗", "我 爸 去年 去世 了 这 是 他 的 号", "他 跳楼 了 你们 别 找 了", "负担 不 起 这么 高 的 月供",
+    "我 同事 跳槽 了", "我 在 楼顶 收 衣服", "最后 一 期 我 周五 还", "明天 上午 再 打", "我 先 走 了 在 开会",
+    "以后 有 事 写 信 给 我", "我 撑 不 住 了 压力 太 大",
+])
+def test_zh_fallback_leaves_idioms_and_other_people_alone(text: str) -> None:
+    assert not _zh(text).critical
+
+
+@pytest.mark.parametrize("text", [
+    "i've been hiding my painkillers in a drawer for months", "i don't think i'll make it to christmas",
+    "the kids will be fine i've sorted everything out", "i keep looking at the railway bridge on my way home",
+    "nobody would even notice to be honest", "i'm not going to be a problem for you much longer",
+    "there's nothing keeping me here anymore", "i've been researching ways to do it",
+    "i just want everything to stop for good", "i'm sorry tell my kids i love them",
+])
+def test_en_fallback_catches_new_indirect_hints(text: str) -> None:
+    got = _en(text)
+    assert got.critical and got.distress, got
+
+
+@pytest.mark.parametrize("text", [
+    "this is killing me", "i'm dying to get this sorted", "my dad died last year this was his phone",
+    "the deadline is friday", "my phone is about to die", "okay thanks goodbye", "i've made my mind up i'm not paying",
+    "the interest is a real burden can i pay less", "i can't afford my medication this month",
+    "she's not here right now", "i jumped on the bus call me later", "the last time i paid was august",
+    "i'm not around tomorrow ring me monday", "the money just disappears every month",
+])
+def test_en_fallback_leaves_idioms_and_other_people_alone(text: str) -> None:
+    assert not _en(text).critical
+
+
+def test_fallback_is_reported_and_flags_the_figurative_line() -> None:
+    got = _zh("我 这 一 走 你们 的 钱 也 就 清 了")
+    assert got.cues[0] == "fallback" and got.score < 1.0  # no scored cue reached the threshold
+    assert _zh("累 死 了").figurative and not _zh("我 想 还 钱").figurative

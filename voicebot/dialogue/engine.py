@@ -236,6 +236,10 @@ class Dialogue:
 
     def _route(self, state: State, u: Understanding) -> list[Action]:
         present = set(u.intents) | ({"critical", "distress"} if u.critical else set())
+        if state.capture == "confirm" and "deny" in present:
+            # "No, that's wrong" to a read-back corrects the promise; the next question (asked
+            # again) still routes a real dispute to a person.
+            present.discard("dispute")
         for key in URGENT:
             if key in present and (target := self._target(state, key)):
                 if target == state.name and state.capture:

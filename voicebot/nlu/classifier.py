@@ -30,6 +30,7 @@ Pure and numpy-only: text in, probabilities out. The model file is read once per
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -37,7 +38,7 @@ from importlib import resources
 import numpy as np
 
 from voicebot.errors import ModelNotFoundError
-from voicebot.nlu.safety import blank_idioms
+from voicebot.nlu.safety import assess
 
 LABELS: tuple[str, ...] = (
     "promise_to_pay", "already_paid", "payment_plan", "dispute", "distress", "request_agent",
@@ -59,6 +60,7 @@ _MASK = (1 << 64) - 1
 _BASE = 0x100000001B3  # odd, so it has an inverse modulo 2**64
 _BASE_INV = pow(_BASE, -1, 1 << 64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_TRUE = np.ones(1, dtype=bool)
 _POWERS: list[np.ndarray] = []  # [BASE**i, BASE_INV**i] for i < their length, grown on demand
 
 
@@ -86,40 +88,57 @@ def _codes(text: str) -> np.ndarray:
 
 def _spans(codes: np.ndarray, lang: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, kinds) of every n-gram of a marked text's code points (module docstring)."""
-    length = len(codes)
+    starts, ends, kinds = _char_spans(len(codes), lang)[:3]
+    if lang != "en":
+        return starts, ends, kinds
+    w_s, w_e, b_s, b_e = _word_spans(codes)
+    return (np.concatenate((starts, w_s, b_s)), np.concatenate((ends, w_e, b_e)),
+            np.concatenate((kinds, np.full(len(w_s), _WORD), np.full(len(b_s), _BIGRAM))))
+
+
+def _word_spans(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """English word and bigram spans of " text " (single spaces; the first and last are marks)."""
+    spaces = np.flatnonzero(codes == 32)
+    w_s, w_e = spaces[:-1] + 1, spaces[1:]
+    keep = w_e > w_s
+    b_s = np.concatenate(((0,), w_s[:-1], (spaces[-2] + 1,)))
+    b_e = np.concatenate(((spaces[1],), spaces[2:], (len(codes),)))
+    return w_s[keep], w_e[keep], b_s, b_e
+
+
+@lru_cache(maxsize=1024)
+def _char_spans(length: int, lang: str) -> tuple[np.ndarray, ...]:
+    """Character n-gram (starts, ends, kinds, BASE**start, kind/length mix) of a text of
+    ``length`` characters: the same for every line of that length, so computed once."""
     lo, hi = _CHAR_SPANS[lang]
-    parts_s, parts_e, parts_k = [], [], []
-    for n in range(lo, min(hi, length) + 1):
-        s = np.arange(length - n + 1)
-        parts_s.append(s)
-        parts_e.append(s + n)
-        parts_k.append(np.full(len(s), _CHAR))
-    if lang == "en":
-        spaces = np.flatnonzero(codes == 32)  # " text ": the first and last are the marks
-        w_s, w_e = spaces[:-1] + 1, spaces[1:]
-        keep = w_e > w_s
-        parts_s.append(w_s[keep])
-        parts_e.append(w_e[keep])
-        parts_k.append(np.full(int(keep.sum()), _WORD))
-        b_s = np.concatenate(([0], spaces[:-2] + 1, [spaces[-2] + 1]))
-        b_e = np.concatenate(([spaces[1]], spaces[2:], [length]))
-        parts_s.append(b_s)
-        parts_e.append(b_e)
-        parts_k.append(np.full(len(b_s), _BIGRAM))
-    return np.concatenate(parts_s), np.concatenate(parts_e), np.concatenate(parts_k)
+    sizes = range(lo, min(hi, length) + 1)
+    starts = np.concatenate([np.arange(length - n + 1) for n in sizes] or [np.zeros(0, np.int64)])
+    ends = np.concatenate([np.arange(n, length + 1) for n in sizes] or [np.zeros(0, np.int64)])
+    kinds = np.full(len(starts), _CHAR)
+    fwd = _powers(length + 1)[0]
+    return starts, ends, kinds, fwd[starts], _mix(starts, ends, kinds)
 
 
-def _ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray) -> np.ndarray:
-    """32-bit ids of the substrings codes[starts:ends] of the given kinds (vectorised)."""
+def _mix(starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    return ((ends - starts).astype(np.uint64) << np.uint64(8)) | kinds.astype(np.uint64)
+
+
+def _ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray,
+         fwd_starts: np.ndarray | None = None, mix: np.ndarray | None = None) -> np.ndarray:
+    """32-bit ids of the substrings codes[starts:ends] of the given kinds (vectorised):
+    sum_t code[t] * BASE**-(t - start) (the same for the same substring anywhere), mixed with
+    kind and length. uint64 arithmetic wraps modulo 2**64 by design."""
     length = len(codes)
     fwd, inv = _powers(length + 1)
     prefix = np.zeros(length + 1, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.cumsum(codes * inv[:length], out=prefix[1:])
-        # sum_t code[t] * BASE**-(t - start): the same for the same substring anywhere.
-        h = (prefix[ends] - prefix[starts]) * fwd[starts]
-        h = (h ^ ((ends - starts).astype(np.uint64) << np.uint64(8) | kinds.astype(np.uint64))) * _MIX
-    return (h >> np.uint64(32)).astype(np.uint32)
+    np.cumsum(codes * inv[:length], out=prefix[1:])
+    h = prefix[ends]
+    h -= prefix[starts]
+    h *= fwd[starts] if fwd_starts is None else fwd_starts
+    h ^= _mix(starts, ends, kinds) if mix is None else mix
+    h *= _MIX
+    h >>= np.uint64(32)
+    return h.astype(np.uint32)
 
 
 def gram_ids(norm: str, lang: str) -> np.ndarray:
@@ -127,7 +146,15 @@ def gram_ids(norm: str, lang: str) -> np.ndarray:
 
     Raises ValueError for a language without classifier features."""
     codes = _codes(_marked(norm, lang))
-    return np.unique(_ids(codes, *_spans(codes, lang)))
+    starts, ends, kinds, fwd_starts, mix = _char_spans(len(codes), lang)
+    if lang == "en":
+        w_s, w_e, b_s, b_e = _word_spans(codes)
+        starts, ends = np.concatenate((starts, w_s, b_s)), np.concatenate((ends, w_e, b_e))
+        kinds = np.concatenate((kinds, np.full(len(w_s), _WORD), np.full(len(b_s), _BIGRAM)))
+        fwd_starts = mix = None
+    ids = _ids(codes, starts, ends, kinds, fwd_starts, mix)
+    ids.sort()
+    return ids[np.concatenate((_TRUE, ids[1:] != ids[:-1]))]  # np.unique, minus its overhead
 
 
 def gram_id(gram: str) -> int:
@@ -165,10 +192,12 @@ class IntentModel:
         """Per-label probabilities (0..1, in ``labels`` order) for one normalised line: the sum
         of its known n-grams' rows scaled by 1/sqrt(number of distinct n-grams), plus bias."""
         grams = gram_ids(norm, self.lang)
-        at = np.searchsorted(self.ids, grams)
-        at[at == len(self.ids)] = 0
+        at = self.ids.searchsorted(grams)
+        np.minimum(at, len(self.ids) - 1, out=at)
         rows = at[self.ids[at] == grams]  # ascending: the same float sum order everywhere
-        z = self.weights.take(rows, axis=0).sum(axis=0) * (1.0 / np.sqrt(max(len(grams), 1))) + self.bias
+        z = self.weights[rows].sum(axis=0)
+        z *= 1.0 / math.sqrt(max(len(grams), 1))
+        z += self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
     def probabilities(self, norm: str) -> dict[str, float]:
@@ -304,5 +333,5 @@ def combine(found: set[str], critical: bool, probs: dict[str, float],
 def refine(found: set[str], critical: bool, norm: str, lang: str) -> tuple[set[str], bool]:
     """:func:`combine` with the shipped model of ``lang`` on a normalised line."""
     model = load_model(lang)
-    figurative = blank_idioms(norm, lang) != norm
+    figurative = assess(norm, lang).figurative  # cached: the language module just asked
     return combine(found, critical, model.probabilities(norm), model.thresholds, figurative)

@@ -152,12 +152,21 @@ def _parse_at(tokens: list[str], i: int) -> NumberSpan | None:
     return NumberSpan(i, j, float(value))
 
 
+# Every word _parse_at can start a number with (besides digits and "$"): a word outside this
+# set is skipped without parsing (most words of a line; parsing them was the hot path).
+_STARTERS = frozenset({"a", "an", "hundred", *_SLIPS, *_TENS, *_TEENS, *_UNITS, *_ORDINALS})
+
+
 def find_numbers(tokens: list[str]) -> list[NumberSpan]:
     """Every number in ``tokens``, left to right, non-overlapping. A run of four or more
     single-digit words ("oh eight hundred five five five") is one ``digit_run`` span."""
     spans: list[NumberSpan] = []
     i, n = 0, len(tokens)
     while i < n:
+        word = tokens[i]
+        if word not in _STARTERS and not word[:1].isdigit() and word[:1] != "$":
+            i += 1
+            continue
         j = i
         while j < n and tokens[j] in _UNITS:
             j += 1

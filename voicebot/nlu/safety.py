@@ -38,18 +38,20 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from voicebot.nlu.lexicon import load_data
+from voicebot.nlu.lexicon import fast_compile, load_data
 
 
 @dataclass(frozen=True, slots=True)
 class SafetyVerdict:
     """``critical`` implies ``distress``. ``score`` is the best cue's score (0 when none);
-    ``cues`` names the categories that scored, best first, for logs and hand-off context."""
+    ``cues`` names the categories that scored, best first, for logs and hand-off context;
+    ``figurative`` is true when the line holds an [idioms] phrase (烦死了, "killing me")."""
 
     critical: bool
     distress: bool
     score: float
     cues: tuple[str, ...]
+    figurative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +84,19 @@ class _Rules:
 
 
 def _any(patterns: list[str] | str | None) -> re.Pattern[str] | None:
-    """One regex for a pattern or list of patterns; ``None`` when there are none."""
+    """One regex for a pattern or list of patterns; ``None`` when there are none.
+
+    When every pattern starts at a word boundary (English data), the union is tried only at
+    the start of the text and after a space (normalised text has single spaces), which skips
+    most positions without entering the alternation: several times faster."""
     if not patterns:
         return None
     if isinstance(patterns, str):
         patterns = [patterns]
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+    union = "|".join(f"(?:{p})" for p in patterns)
+    if all(p.lstrip("(?:").startswith("\\b") for p in patterns):
+        union = f"(?<![^ ])(?:{union})"
+    return fast_compile(union)
 
 
 @lru_cache(maxsize=None)
@@ -198,7 +207,8 @@ def assess(norm: str, lang: str) -> SafetyVerdict:
     if not critical and _fallback(rules, text, subjects):
         critical, names = True, ("fallback", *names)
     distress = critical or (rules.distress is not None and rules.distress.search(text) is not None)
-    return SafetyVerdict(critical=critical, distress=distress, score=best, cues=names)
+    return SafetyVerdict(critical=critical, distress=distress, score=best, cues=names,
+                         figurative=text != norm)
 
 
 def _score_cues(rules: _Rules, text: str, subjects: str, scores: dict[str, float]) -> None:

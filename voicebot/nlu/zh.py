@@ -25,6 +25,7 @@ from pathlib import Path
 
 from voicebot.nlu import AGENT_FLAGS, Understanding
 from voicebot.nlu.classifier import refine
+from voicebot.nlu.lexicon import fast_compile
 from voicebot.nlu.safety import assess
 from voicebot.nlu.zh_dates import find_date
 from voicebot.nlu.zh_numbers import find_amount
@@ -66,7 +67,7 @@ class _AgentLexicon:
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+    return fast_compile("|".join(f"(?:{p})" for p in patterns))
 
 
 @lru_cache(maxsize=1)
@@ -95,14 +96,14 @@ def _caller_lexicon() -> _CallerLexicon:
         deny_full=re.compile(data["deny"]["full"]),
         deny_lead=re.compile(data["deny"]["lead"]),
         intents=compiled,
-        blocks={name: re.compile(pattern) for name, pattern in blocks.items()},
+        blocks={name: fast_compile(pattern) for name, pattern in blocks.items()},
         # The last wrong_party pattern is the "relative reports an event" family.
         relative_event=re.compile(intents["wrong_party"][-1]),
         future_cue=re.compile(intents["future_cue"]),
         past_cue=re.compile(intents["past_cue"]),
         plan_request=re.compile(intents["plan_request"]),
         critical=_alternation(data["critical"]["patterns"]),
-        idioms=re.compile(data["critical"]["idioms"]),
+        idioms=fast_compile(data["critical"]["idioms"]),
     )
 
 
