@@ -141,6 +141,7 @@ def spawn_server(tmp: Path, config: Any, max_calls: int, warm: bool) -> tuple[su
         f'[server]\nhost = "127.0.0.1"\nstate_dir = "{tmp / "var"}"\nmax_calls = {max_calls}\n'
         f'[asr]\nmodel = {json.dumps(asr.model)}\nmodels_dir = {json.dumps(asr.models_dir)}\n'
         f"decode_workers = {asr.decode_workers}\nchunk_ms = {asr.chunk_ms}\n"
+        f"free_form_recognizers = {asr.free_form_recognizers}\n"
         f"endpoint_silence_ms = {asr.endpoint_silence_ms}\nvad_threshold_db = {asr.vad_threshold_db}\n"
         # Every bench call dials the same demo account at any hour: caps and windows would refuse them.
         "[compliance]\nenforce_calling_window = false\nenforce_attempt_caps = false\n")
@@ -491,9 +492,13 @@ async def vosk_stream(url: str, speech: dict[str, np.ndarray], duration_s: float
     return {"lat": lat, "missed": missed, "lag_max_s": lag_max, "speech_s": sum(b - a for a, b in spans)}
 
 
-async def vosk_phase(url: str, n: int, duration_s: float, speech: dict[str, np.ndarray]) -> dict[str, Any]:
-    got = await asyncio.gather(*(vosk_stream(url, speech, duration_s, random.Random(100 + i)) for i in range(n)),
-                               return_exceptions=True)
+async def vosk_phase(url: str, n: int, duration_s: float, speech: dict[str, np.ndarray],
+                     stagger_s: float = 0.0) -> dict[str, Any]:
+    async def delayed(i: int) -> dict[str, Any]:
+        await asyncio.sleep(stagger_s * i / n)  # the same spread of starts as the /twilio phase
+        return await vosk_stream(url, speech, duration_s, random.Random(100 + i))
+
+    got = await asyncio.gather(*(delayed(i) for i in range(n)), return_exceptions=True)
     runs = [r for r in got if isinstance(r, dict)]
     if not runs:
         return {"streams": n, "failed_streams": n, "eos_final_ms": summary([]), "missed_finals": 0,
@@ -636,7 +641,7 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
             if args.vosk_url:
                 vosk_url = f"{ws_base}/vosk" if args.vosk_url == "self" else args.vosk_url
                 t_from = time.monotonic()
-                run["vosk"] = await vosk_phase(vosk_url, n, args.duration, speech)
+                run["vosk"] = await vosk_phase(vosk_url, n, args.duration, speech, args.stagger)
                 if sampler and vosk_url.startswith(ws_base):
                     run["vosk"].update(sampler.window(t_from + 2.0, time.monotonic()))
                 await asyncio.sleep(1.0)
