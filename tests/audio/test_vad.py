@@ -156,3 +156,13 @@ def test_espeak_speech_bounds_within_100ms(espeak_dir: Path, rate_hz: int, name:
     tolerance = rate_hz // 10
     assert abs(events[0].sample - true_start) <= tolerance, (events[0].sample, true_start)
     assert abs(events[1].sample - true_end) <= tolerance, (events[1].sample, true_end)
+
+
+def test_trailing_silence_counts_from_the_last_voiced_frame() -> None:
+    vad = Vad(RATE_HZ, hangover_ms=500)
+    vad.process(level(-20, 0.5))
+    assert vad.in_speech and vad.trailing_silence_ms == 0
+    vad.process(silence(0.3))
+    assert vad.trailing_silence_ms == 300
+    vad.process(level(-20, 0.1))  # speech again: the count starts over
+    assert vad.trailing_silence_ms == 0

@@ -88,6 +88,12 @@ class Vad:
         return self._in_speech
 
     @property
+    def trailing_silence_ms(self) -> int:
+        """Unvoiced time since the last voiced frame of the current (or just ended) speech
+        segment; 0 right after ``speech_start``."""
+        return self._unvoiced_run * self.frame_ms
+
+    @property
     def samples_processed(self) -> int:
         """Samples consumed into whole frames so far."""
         return self._frames_done * self.frame_samples
