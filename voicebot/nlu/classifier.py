@@ -288,7 +288,7 @@ def load_model(lang: str) -> IntentModel:
 # A line the rules understood gets a model intent added only at this probability or above,
 # and a line the rules found nothing in takes the model's top intent only at REPLACE_NONE_MIN:
 # otherwise gibberish ("asdf qwerty") became distress and "我已经还了" paid-and-distressed.
-ADD_TO_RULES_MIN = {"distress": 0.45}  # recall first for distress; others below
+ADD_TO_RULES_MIN = {"distress": 0.5}  # recall first for distress; others below
 ADD_TO_RULES_MIN_OTHER = 0.6
 REPLACE_NONE_MIN = 0.3
 
@@ -305,7 +305,9 @@ def combine(found: set[str], critical: bool, probs: dict[str, float],
     ``figurative`` (the line holds a death idiom or everyday "end this call": safety.toml
     [idioms]) leaves the line to the rules, which were written for exactly those. Money being
     tight is a plan, not distress: a rules payment_plan line gets model distress only when the
-    model rates distress above payment_plan and at least PLAN_DISTRESS_MIN. Never removes a rule intent."""
+    model rates distress above payment_plan and at least PLAN_DISTRESS_MIN; any other rules line
+    gets model distress only when the model rates it above every intent the rules found.
+    Never removes a rule intent."""
     out = set(found) - {"none"}
     if figurative:
         return out, critical
@@ -319,6 +321,11 @@ def combine(found: set[str], critical: bool, probs: dict[str, float],
             if label == "distress" and ("wrong_party" in out or (
                     "payment_plan" in out and (probs["payment_plan"] > probs["distress"]
                                                or probs["distress"] < PLAN_DISTRESS_MIN))):
+                continue
+            # A line the rules understood ("i'm in a meeting": callback) gets model distress only
+            # when the model rates distress above what the rules found: on en_blind7 every
+            # model distress below its rules intent was a false alarm.
+            if label == "distress" and out and probs["distress"] <= max(probs[lab] for lab in out):
                 continue
             out.add(label)
     if critical:

@@ -215,7 +215,7 @@ def understand(text: str, today: date) -> Understanding:
     when = None
     if intents & _DATED_INTENTS:
         past = "already_paid" in intents and "promise_to_pay" not in intents
-        when = find_date(norm, today, past=past)
+        when = find_date(norm, today, past=past, soon=bool(intents & _PAY_INTENTS))
     ordered = tuple(name for name in _ORDER if name in intents)
     return Understanding(text=text, intents=ordered, amount=amount, date=when, critical=critical)
 

@@ -9,6 +9,8 @@ Contract (conventions of shared/data/README.md, today = Sat 2026-11-28 in the ex
   下个月N号 -> that day next month; M月N号 -> that date (next year when already gone).
 - 月底 -> last day of this month, 下个月底 -> of next month; 年底 -> 12-31; 元旦/新年第一天 -> 1 Jan.
 - N天后, N周后/N个星期后, N个月后 -> today + N days / weeks / months.
+- Same-day phrases (马上, 现在就, 等会儿, 待会, 一会儿) -> today on payment lines (``soon``); 这个月N号 -> that day this
+  month; 圣诞节 -> 12-25, 双十二 -> 12-12 (next occurrence).
 - Vague words fix no single day: 下周, 下个月, 过几天, 这两天, 发工资的时候, and anything
   marked approximate (二十号左右, 二十号前后) -> ``None``.
 """
@@ -31,7 +33,10 @@ _NB = r"(?<![0-9零〇一二两三四五六七八九十百])"
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern)) for name, pattern in (
+        ("this_month_day", rf"(?:这个?月|本月)(?P<d>{_NUM})(?:号|日)(?!{_APPROX})"),
         ("month_day", rf"{_NB}(?P<m>{_NUM})月(?P<d>{_NUM})(?:号|日)(?!{_APPROX})"),
+        ("christmas", r"圣诞(?:节)?(?!前|左右)"),
+        ("double_twelve", r"双十二"),
         ("next_month_day",
          rf"下(?:个)?月(?:的)?(?P<d>{_NUM})(?:号|日)?(?![号日0-9零一二两三四五六七八九十]|{_APPROX})"),
         ("next_month_end", r"下(?:个)?月(?:底|末)"),
@@ -51,6 +56,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("before_yesterday", r"前天|前日"),
         ("yesterday", r"昨天|昨晚|昨儿|昨日|昨夜"),
         ("today", r"今天|今晚|今儿|今日|今夜|当天|晚上|今早|刚才|刚刚|一小时前|半小时前|下午|中午|上午"),
+        ("soon", r"现在就|马上|立马|立刻|等会儿?|待会儿?|一会儿|过一会"),
     )
 )
 
@@ -78,6 +84,14 @@ def _weekday(today: date, wanted: int, past: bool, prefix: str) -> date:
 
 def _resolve(name: str, match: re.Match[str], today: date, past: bool) -> date | None:
     groups = match.groupdict()
+    if name == "this_month_day":
+        day_num = _int(groups["d"])
+        last = calendar.monthrange(today.year, today.month)[1]
+        return today.replace(day=day_num) if 1 <= day_num <= last else None
+    if name in ("christmas", "double_twelve"):
+        month, day_num = (12, 25) if name == "christmas" else (12, 12)
+        candidate = date(today.year, month, day_num)
+        return candidate if candidate >= today or past else date(today.year + 1, month, day_num)
     if name == "month_day":
         month, day_num = _int(groups["m"]), _int(groups["d"])
         if not (1 <= month <= 12 and 1 <= day_num <= 31):
@@ -122,21 +136,25 @@ def _resolve(name: str, match: re.Match[str], today: date, past: bool) -> date |
             return today.replace(day=min(day_num, calendar.monthrange(today.year, today.month)[1]))
         return _add_months(today, 1, day_num)
     offsets = {
-        "day_after_after": 3, "day_after": 2, "tomorrow": 1, "today": 0,
+        "day_after_after": 3, "day_after": 2, "tomorrow": 1, "today": 0, "soon": 0,
         "before_before": -3, "before_yesterday": -2, "yesterday": -1,
     }
     return today + timedelta(days=offsets[name])
 
 
-def find_date(text: str, today: date, past: bool = False) -> date | None:
+def find_date(text: str, today: date, past: bool = False, soon: bool = True) -> date | None:
     """The first day that ``text`` fixes, resolved against ``today`` (see module contract).
 
     ``past`` resolves bare weekdays and days of month backwards (for already-paid lines).
+    ``soon=False`` ignores the same-day phrases (马上, 等会儿): "call me back in a while"
+    names no day to call on, while "I'll pay in a while" commits to today.
     Raises nothing; returns ``None`` when the words fix no single day.
     """
     hits: list[tuple[int, int, date | None]] = []
     taken: list[tuple[int, int]] = []
     for order, (name, pattern) in enumerate(_PATTERNS):
+        if name == "soon" and not soon:
+            continue
         for match in pattern.finditer(text):
             start, end = match.span()
             if any(s < end and start < e for s, e in taken):

@@ -114,14 +114,29 @@ def parse_number(run: str) -> float:
 
 
 def find_numbers(text: str) -> list[tuple[int, int, float]]:
-    """Every parseable numeral run in ``text`` as ``(start, end, value)``."""
+    """Every parseable numeral run in ``text`` as ``(start, end, value)``.
+
+    A run that does not parse as one number is retried without the weekday digit it starts
+    with (周五七百 -> 七百) and then cut back from its end (一万二一次性 -> 一万二); a trailing 一
+    before 分不少 / 分也不少 belongs to the idiom (八千一分不少 -> 八千)."""
     found: list[tuple[int, int, float]] = []
     for match in NUMERAL_RE.finditer(text):
-        try:
-            found.append((match.start(), match.end(), parse_number(match.group())))
-        except ValueError:
-            continue
+        start, end = match.span()
+        if text[end:end + 3] in _ONE_FEN and text[end - 1] == "一" and end - start > 1:
+            end -= 1
+        if text[start - 1:start] in _WEEKDAY_MARKS and start > 0 and end - start > 1:
+            start += 1  # the weekday's own digit
+        for cut in range(end, start, -1):
+            try:
+                found.append((start, cut, parse_number(text[start:cut])))
+                break
+            except ValueError:
+                continue
     return found
+
+
+_WEEKDAY_MARKS = frozenset("周拜期")  # 周五 / 礼拜五 / 星期五: the digit after them is a day
+_ONE_FEN = frozenset({"分不少", "分也不", "分都不", "分钱也", "分钱都"})
 
 
 def find_amount(text: str) -> float | None:
