@@ -24,13 +24,21 @@ def _silence(seconds: float) -> np.ndarray:
 
 def _fed(audio: np.ndarray) -> tuple[list[str], float]:
     """Push ``audio`` in 20 ms frames; return the queued item kinds and seconds of audio fed."""
+    kinds, fed_s, _ = _fed_timed(audio)
+    return kinds, fed_s
+
+
+def _fed_timed(audio: np.ndarray) -> tuple[list[str], float, list[float]]:
+    """As _fed, plus the stream time (s) at which each item was queued."""
     session = SimpleNamespace(
         runtime=SimpleNamespace(config=Config()), assist=True, grammar_for=lambda ch: None,
         on_speech_start=lambda ch, ms: None, on_speech_end=lambda ch, ms: None,
     )
     listener = ChannelListener(session, "agent", RATE)  # type: ignore[arg-type]
+    queued_at: list[float] = []
     for i in range(0, len(audio), RATE // 50):
         listener.push(audio[i : i + RATE // 50].astype("<i2").tobytes())
+        queued_at += [(i + RATE // 50) / RATE] * (listener.queue.qsize() - len(queued_at))
     kinds: list[str] = []
     fed = 0
     while not listener.queue.empty():
@@ -40,12 +48,17 @@ def _fed(audio: np.ndarray) -> tuple[list[str], float]:
             fed += sum(len(a) for a in data[1])
         elif kind == "audio":
             fed += len(data) // 2
-    return kinds, fed / RATE
+    return kinds, fed / RATE, queued_at
 
 
 def test_endpoint_silence_is_not_fed() -> None:
-    kinds, fed_s = _fed(np.concatenate([_silence(0.5), _tone(1.0), _silence(1.0)]))
+    kinds, fed_s, queued_at = _fed_timed(np.concatenate([_silence(0.5), _tone(1.0), _silence(1.0)]))
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("end") == 1
+    # The tail went to the recogniser once the silence passed TRAILING_FEED_MS, so nothing but
+    # the final is left to decode when the endpoint (500 ms) ends the utterance.
+    assert kinds[-2] == "audio"
+    assert abs(queued_at[-2] - (1.5 + TRAILING_FEED_MS / 1000)) <= 0.04
+    assert abs(queued_at[-1] - 2.0) <= 0.04
     # pre-roll + speech + at most TRAILING_FEED_MS (+ one 20 ms frame), not the 500 ms endpoint
     assert 1.0 + TRAILING_FEED_MS / 1000 - 0.04 <= fed_s - PREROLL_MS / 1000 <= 1.0 + TRAILING_FEED_MS / 1000 + 0.04
 

@@ -125,6 +125,8 @@ class ChannelListener:
         if self.in_speech:
             if self.vad.trailing_silence_ms > TRAILING_FEED_MS:
                 self.held.append(arr)
+                if self.pending:  # decode the tail now, while the endpoint silence runs out
+                    self._flush_pending()
             else:
                 if self.held:  # speech resumed: the pause goes to the recogniser after all
                     self.pending += self.held
