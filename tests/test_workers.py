@@ -30,21 +30,22 @@ def test_two_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicebot", "serve", "--workers", "2", "--port", str(port),
          "--audiosocket-port", str(as_port), "--no-warm", "--ready-file", str(ready)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=(tmp_path / "stderr.txt").open("w"),
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     try:
         deadline = time.monotonic() + scaled(90)
         while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
-        assert ready.exists(), proc.stderr.read() if proc.poll() is not None else "not ready"
+        log = tmp_path / "stderr.txt"
+        assert ready.exists(), log.read_text()
         pids = set()
         for _ in range(200):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
                 pids.add(json.loads(resp.read())["pid"])
             if len(pids) == 2:
                 break
-        assert len(pids) == 2, "every connection went to one worker"
+        assert len(pids) == 2, f"every connection went to one worker: {log.read_text()[-3000:]}"
         assert proc.pid not in pids  # the supervisor only supervises
     finally:
         proc.send_signal(signal.SIGTERM)
