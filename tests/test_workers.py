@@ -51,3 +51,17 @@ def test_two_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(scaled(60))
     assert code == 0
+
+
+def test_a_worker_that_fails_to_start_is_reported_and_nothing_claims_ready(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicebot", "serve", "--workers", "2", "--port", str(_free_port()),
+         "--audiosocket-port", str(_free_port()), "--no-warm", "--model", "/nonexistent/model",
+         "--ready-file", str(ready)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=scaled(120),
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert proc.returncode != 0
+    assert not ready.exists()
+    assert "exited before ready" in proc.stderr, proc.stderr[-2000:]

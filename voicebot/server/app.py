@@ -202,7 +202,14 @@ def _supervise(args: argparse.Namespace, config: Config) -> int:
             if any(p.poll() is not None for p in procs):
                 break
             time.sleep(0.1)
-        Path(args.ready_file).write_text(f"{config.server.port} {config.server.audiosocket_port}\n")
+        dead = [(i, p.returncode) for i, p in enumerate(procs) if p.poll() is not None]
+        if dead:
+            # Not ready: a worker that died while starting would leave its share of the port
+            # to the others and the caller believing every worker serves.
+            log.error("worker(s) exited before ready (index, exit code): %s; stopping the others", dead)
+            forward(signal.SIGTERM, None)
+        else:
+            Path(args.ready_file).write_text(f"{config.server.port} {config.server.audiosocket_port}\n")
     codes = [p.wait() for p in procs]
     return max(codes)
 
