@@ -3,7 +3,6 @@ silence after it (TRAILING_FEED_MS), using the real VAD on synthetic audio."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 

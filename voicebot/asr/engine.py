@@ -140,8 +140,9 @@ class AsrEngine:
                 warm_rates_hz.append(8000)  # telephone calls, which Kaldi decodes at 8 kHz
         for rate_hz in warm_rates_hz:
             for _ in range(min(pool_size, _WARM_AT_START)):
-                self._in_use += 1  # _release counts it back
-                self._release(self._create(self._decode_rate(rate_hz), None))
+                slot = self._create(self._decode_rate(rate_hz), None)
+                with self._lock:
+                    self._keep(slot)
 
     # -- public API ---------------------------------------------------------------------
 
@@ -269,15 +270,19 @@ class AsrEngine:
 
     def _release(self, slot: _Slot) -> None:
         slot.rec.Reset()
-        key = (slot.rate_hz, slot.grammar)
         with self._lock:
             self._in_use -= 1
-            slots = self._idle.pop(key, [])
-            self._idle[key] = slots  # dict order = least recently released key first
-            if len(slots) < self.pool_size:
-                slots.append(slot)
-            while len(self._idle) > _MAX_POOL_KEYS:
-                del self._idle[next(iter(self._idle))]
+            self._keep(slot)
+
+    def _keep(self, slot: _Slot) -> None:
+        """Put an idle recogniser in the pool (caller holds ``_lock``)."""
+        key = (slot.rate_hz, slot.grammar)
+        slots = self._idle.pop(key, [])
+        self._idle[key] = slots  # dict order = least recently released key first
+        if len(slots) < self.pool_size:
+            slots.append(slot)
+        while len(self._idle) > _MAX_POOL_KEYS:
+            del self._idle[next(iter(self._idle))]
 
     def _warn_oov(self, grammar: str) -> None:
         if grammar in self._oov_checked:

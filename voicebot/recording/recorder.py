@@ -13,11 +13,11 @@ time) is appended at the end rather than dropped, so nothing recorded is ever lo
 from __future__ import annotations
 
 import json
-from collections import deque
 import logging
 import os
 import threading
 import time
+from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
