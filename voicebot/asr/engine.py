@@ -17,14 +17,25 @@ Vosk facts this module relies on (vosk 0.3.45, measured):
   it: a stream changing grammar returns its recogniser to the pool and takes one of the new
   kind (grammar recognisers cost < 1 ms to create; free-form ones come back warm).
 * Grammars must be ``json.dumps(words, ensure_ascii=False)``.
+* ``Reset()`` keeps the feature pipeline: frames computed but not yet decoded, and the online
+  i-vector, carry into the recogniser's next utterance. A recogniser reset mid-word and handed
+  to another call decoded that word at the start of the other caller's answer (measured:
+  "예" cut at 70-100 % of its length, then "네" on the same recogniser, gave "예 네").
+  ``FinalResult()`` instead decodes everything and marks the recogniser finalised, and its
+  next ``AcceptWaveform`` builds a new pipeline and decoder; the lookahead graph cache lives
+  on the recogniser, so warm ones stay warm (same CPU per audio-second, measured). So a
+  recogniser goes back to the pool only finalised (``_finalise``), never reset.
 
 A stream holds a recogniser only while an utterance is being decoded and hands it back to the
 pool at the utterance's end (an endpoint, ``finish()`` or a grammar change). So the engine needs
 as many free-form recognisers as there are utterances in flight at once, not one per call: with
 callers speaking ~40% of the time that is a fraction of the calls, every recogniser stays warm
-(the pool is last-in first-out), and memory does not grow with each call. The price: Kaldi's
-online i-vector state carries from one utterance to the next on a recogniser, so it adapts
-across callers (it already did across calls), and it is rebuilt by Vosk every 20,000 frames.
+(the pool is last-in first-out), and memory does not grow with each call. Every utterance
+starts on a fresh feature pipeline (see ``_finalise``): nothing one caller said reaches
+another caller's transcript, and no caller's i-vector adaptation carries to the next (the
+cost: it adapts within an utterance, not across a call's utterances). What does carry is the
+recogniser's lazily built graph, whose state numbering follows what it has decoded; that can
+move Kaldi's tie-breaks, so a word time may differ by a frame between recognisers.
 """
 from __future__ import annotations
 
@@ -94,6 +105,36 @@ class _Slot:
         self.rate_hz = rate_hz
         self.grammar = grammar
         self.fed_samples = 0  # every sample ever fed: Vosk's time base (see module doc)
+        # Vosk's state as this module last left it: "ready" (new or finalised: the next audio
+        # starts a fresh pipeline), "running" (mid-utterance) or "endpoint" (after Result()).
+        self.state = "ready"
+
+    def accept(self, chunk: bytes) -> bool:
+        endpoint = bool(self.rec.AcceptWaveform(chunk))
+        self.fed_samples += len(chunk) // 2
+        self.state = "running"
+        return endpoint
+
+    def result(self) -> str:
+        """The final at a Kaldi endpoint (the pipeline still holds the undecoded tail)."""
+        self.state = "endpoint"
+        return str(self.rec.Result())
+
+    def final_result(self) -> str:
+        """Decode everything fed and end the utterance; the next audio starts afresh."""
+        raw = str(self.rec.FinalResult())
+        self.state = "ready"
+        return raw
+
+    def _finalise(self) -> None:
+        """Leave the recogniser with nothing of its last utterance: no undecoded frames, no
+        adaptation. After an endpoint Vosk ignores FinalResult() until it is fed again, so it
+        is fed nothing first (which only re-opens the decoder)."""
+        if self.state == "endpoint":
+            self.rec.AcceptWaveform(b"")
+            self.state = "running"
+        if self.state == "running":
+            self.final_result()
 
 
 _WARM_AT_START = 4  # free-form recognisers made per rate at start-up (60-130 ms each)
@@ -181,9 +222,8 @@ class AsrEngine:
 
         def warm(slot: _Slot) -> None:
             for i in range(0, len(data), step):
-                slot.rec.AcceptWaveform(data[i : i + step])
-            slot.rec.FinalResult()
-            slot.fed_samples += len(data) // 2
+                slot.accept(data[i : i + step])
+            slot.final_result()
 
         try:  # on the decode threads, in parallel; so never call this from one of them
             list(self.executor.map(warm, slots))
@@ -269,7 +309,13 @@ class AsrEngine:
             raise
 
     def _release(self, slot: _Slot) -> None:
-        slot.rec.Reset()
+        try:
+            slot._finalise()
+        except Exception:  # a recogniser Vosk cannot finalise is not put back
+            log.exception("dropping a recogniser that failed to finalise")
+            with self._lock:
+                self._in_use -= 1
+            return
         with self._lock:
             self._in_use -= 1
             self._keep(slot)
@@ -345,7 +391,7 @@ class RecognizerStream:
         if self._resampler is not None:
             results += self._feed(self._resampler.flush().astype("<i2").tobytes())
         if self._slot is not None:  # else no audio since the last endpoint: nothing to finalise
-            results.append(self._final(self._slot.rec.FinalResult()))
+            results.append(self._final(self._slot.final_result()))
         self._end_utterance()
         finals = [r for r in results if r.kind == "final"]
         return AsrResult("final", " ".join(r.text for r in finals if r.text), tuple(w for r in finals for w in r.words))
@@ -398,15 +444,13 @@ class RecognizerStream:
             chunk = data[i : i + step]
             slot = self._ensure_slot()
             try:
-                endpoint = slot.rec.AcceptWaveform(chunk)
+                endpoint = slot.accept(chunk)
             except Exception as exc:
                 raise EngineError(f"Vosk failed to decode audio: {exc}") from exc
-            n = len(chunk) // 2
-            slot.fed_samples += n
-            self._fed += n
+            self._fed += len(chunk) // 2
             self._in_utterance = True
             if endpoint:
-                final = self._final(slot.rec.Result())
+                final = self._final(slot.result())
                 self._end_utterance()
                 if final.text:
                     out.append(final)

@@ -75,4 +75,5 @@ async def serve_vosk(runtime: Runtime, ws: ServerConnection) -> None:
         pass
     finally:
         if stream is not None:
-            stream.close()
+            # Handing the recogniser back finalises it (it decodes what is left): not on the loop.
+            engine.executor.submit(stream.close)
