@@ -142,7 +142,8 @@ def spawn_server(tmp: Path, config: Any, max_calls: int, warm: bool) -> tuple[su
         f'[asr]\nmodel = {json.dumps(asr.model)}\nmodels_dir = {json.dumps(asr.models_dir)}\n'
         f"decode_workers = {asr.decode_workers}\nchunk_ms = {asr.chunk_ms}\n"
         f"free_form_recognizers = {asr.free_form_recognizers}\n"
-        f"endpoint_silence_ms = {asr.endpoint_silence_ms}\nvad_threshold_db = {asr.vad_threshold_db}\n"
+        f"endpoint_silence_ms = {asr.endpoint_silence_ms}\nsegment_silence_ms = {asr.segment_silence_ms}\n"
+        f"vad_threshold_db = {asr.vad_threshold_db}\n"
         # Every bench call dials the same demo account at any hour: caps and windows would refuse them.
         "[compliance]\nenforce_calling_window = false\nenforce_attempt_caps = false\n")
     ready = tmp / "ready"
@@ -564,7 +565,9 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
     speech = render_speech(tmp)
     report: dict[str, Any] = {"command": " ".join(["voicebot"] + sys.argv[1:]), "cores": os.cpu_count(),
                               "loadavg_start": os.getloadavg(), "stagger_s": args.stagger, "endpoint_silence_ms":
-                              args.config.asr.endpoint_silence_ms, "startup_s": None, "idle_rss_mb": None}
+                              args.config.asr.endpoint_silence_ms,
+                              "segment_silence_ms": args.config.asr.segment_silence_ms,
+                              "startup_s": None, "idle_rss_mb": None}
     proc: subprocess.Popen[bytes] | None = None
     sessions: Path | None = None
     spawns = 0
@@ -674,7 +677,8 @@ def _ms(d: dict[str, Any]) -> str:
 def print_report(r: dict[str, Any]) -> None:
     la = lambda v: "/".join(f"{x:.2f}" for x in v)  # noqa: E731
     print(f"voicebot bench: {r['cores']} cores, load average {la(r['loadavg_start'])} at start, "
-          f"{la(r['loadavg_end'])} at end; endpoint_silence_ms={r['endpoint_silence_ms']}")
+          f"{la(r['loadavg_end'])} at end; endpoint_silence_ms={r['endpoint_silence_ms']}, "
+          f"segment_silence_ms={r.get('segment_silence_ms')}")
     print(f"startup to ready: {r['startup_s']} s; recognisers warm {r.get('warm_after_ready_s')} s later; "
           f"idle RSS: {r['idle_rss_mb']} MiB")
     for sl in r.get("rss_slope", ()):

@@ -68,8 +68,15 @@ class ChannelListener:
 
     Silence is not fed to Kaldi: the VAD keeps a short pre-roll while idle and opens a
     recogniser stream at speech onset; speech end (VAD hangover) finishes the utterance, so
-    the final comes ``endpoint_silence_ms`` after the caller stops instead of Kaldi's own
-    endpointer delay.
+    the final comes soon after the caller stops instead of after Kaldi's own endpointer delay.
+
+    A transcript *segment* ends after ``segment_silence_ms`` of silence and its final is
+    published at once (the dashboard, the recording); the caller's *turn* ends only once
+    ``endpoint_silence_ms`` have passed with no new speech, and then the dialogue gets every
+    segment of the turn as one text. So a caller who pauses mid-sentence is not answered
+    half-way, and finals still come ~300 ms after the voice stops. Short answers (the state
+    has a grammar) and partials that already answer whole end both at once, after
+    ``SHORT_ANSWER_HANGOVER_MS``.
     """
 
     def __init__(self, session: "CallSession", channel: ev.Channel, rate_hz: int) -> None:
@@ -80,7 +87,12 @@ class ChannelListener:
         self.channel = channel
         self.rate_hz = rate_hz
         self.endpoint_ms = cfg.endpoint_silence_ms
-        self.vad = Vad(rate_hz, frame_ms=20, threshold_db=cfg.vad_threshold_db, hangover_ms=cfg.endpoint_silence_ms)
+        self.segment_ms = min(cfg.segment_silence_ms or cfg.endpoint_silence_ms, cfg.endpoint_silence_ms)
+        self.vad = Vad(rate_hz, frame_ms=20, threshold_db=cfg.vad_threshold_db, hangover_ms=self.segment_ms)
+        # Segments of the caller's turn so far, waiting for the turn to end (bot mode only).
+        self.turn_parts: list[str] = []
+        self.turn_timer: asyncio.TimerHandle | None = None
+        self.turn_complete = False  # this segment already answers whole: no merge window
         self.chunk_samples = rate_hz * cfg.chunk_ms // 1000
         self.preroll: deque[np.ndarray] = deque()
         self.preroll_samples = 0
@@ -89,7 +101,8 @@ class ChannelListener:
         self.held: list[np.ndarray] = []  # trailing silence not (yet) fed, see TRAILING_FEED_MS
         self.samples_seen = 0
         self.stream: Any = None
-        self.utt_start_sample = 0
+        self.utt_start_sample = 0  # where the utterance the VAD is in began (push's view)
+        self.decoding_start_sample = 0  # where the utterance being decoded began (_run's view)
         self.fed_s = 0.0  # seconds fed to the current stream before this utterance
         self.utt_fed_start_s = 0.0
         self.last_partial = ""
@@ -115,7 +128,11 @@ class ChannelListener:
             if e.kind == "speech_start":
                 # A short answer (the state has a grammar) ends sooner than free speech.
                 short = self.session.grammar_for(self.channel) is not None
-                self.vad.set_hangover_ms(min(SHORT_ANSWER_HANGOVER_MS, self.endpoint_ms) if short else self.endpoint_ms)
+                self.vad.set_hangover_ms(min(SHORT_ANSWER_HANGOVER_MS, self.segment_ms) if short else self.segment_ms)
+                self.turn_complete = short
+                if self.turn_timer is not None:  # the caller goes on: the turn is not over
+                    self.turn_timer.cancel()
+                    self.turn_timer = None
                 self.in_speech = True
                 self.utt_start_sample = max(0, e.sample - self.preroll_samples)
                 self.queue.put_nowait(("start", (e.sample, list(self.preroll))))
@@ -147,7 +164,10 @@ class ChannelListener:
                 self._flush_pending()
                 self.held = []
                 self.in_speech = False
-                self.queue.put_nowait(("end", e.sample))
+                # When the turn may end: the rest of the endpoint silence from now, unless
+                # this segment already answers whole.
+                wait_ms = 0 if self.turn_complete else self.endpoint_ms - self.segment_ms
+                self.queue.put_nowait(("end", (e.sample, time.monotonic() + wait_ms / 1000)))
                 self.session.on_speech_end(self.channel, e.sample * 1000 // self.rate_hz)
 
     def _watch_for_voicemail(self, arr: np.ndarray, vad_events: list[Any]) -> None:
@@ -178,7 +198,7 @@ class ChannelListener:
     def close(self) -> None:
         if self.in_speech:
             self._flush_pending()
-            self.queue.put_nowait(("end", self.samples_seen))
+            self.queue.put_nowait(("end", (self.samples_seen, 0.0)))
         self.queue.put_nowait(("close", None))
 
     def _flush_pending(self) -> None:
@@ -201,8 +221,10 @@ class ChannelListener:
             while True:
                 kind, data = await self.queue.get()
                 if kind == "close":
+                    self._deliver_turn()
                     return
                 if kind == "text":
+                    self._deliver_turn()
                     await self.session.on_final(self.channel, str(data), [], self.samples_seen * 1000 // self.rate_hz)
                     continue
                 if engine is None:
@@ -217,6 +239,8 @@ class ChannelListener:
                         await engine.run(self.stream.set_grammar, grammar)
                     self.utt_fed_start_s = self.fed_s
                     self.last_partial = ""
+                    # push() may be into the next utterance by the time this one's final is out.
+                    self.decoding_start_sample = max(0, data[0] - sum(len(a) for a in data[1]))
                     preroll = data[1]
                     if preroll:
                         await self._feed(np.concatenate(preroll).tobytes())
@@ -229,6 +253,7 @@ class ChannelListener:
                     self.session.runtime.metrics.inc("voicebot_decode_seconds_total", time.monotonic() - t0)
                     self._leave_place()
                     await self._final(result)
+                    self._turn_may_end(data[1])
         finally:
             if self.stream is not None:
                 # close() waits for a decode still running on the pool: do it there.
@@ -257,14 +282,16 @@ class ChannelListener:
                 if r.text and r.text != self.last_partial:
                     self.last_partial = r.text
                     self.session.on_partial(self.channel, r.text)
-                    if self.in_speech and self.session.answer_complete(self.channel, r.text):
+                    if self.in_speech and not self.turn_complete and \
+                            self.session.answer_complete(self.channel, " ".join(self.turn_parts + [r.text])):
                         # The words so far already answer: end the turn after a short pause.
-                        self.vad.set_hangover_ms(min(SHORT_ANSWER_HANGOVER_MS, self.endpoint_ms))
+                        self.vad.set_hangover_ms(min(SHORT_ANSWER_HANGOVER_MS, self.segment_ms))
+                        self.turn_complete = True
             else:
                 await self._final(r)
 
     async def _final(self, result: Any) -> None:
-        utt_ms = self.utt_start_sample * 1000 // self.rate_hz
+        utt_ms = self.decoding_start_sample * 1000 // self.rate_hz
         words = [
             {
                 "word": w.word,
@@ -276,8 +303,41 @@ class ChannelListener:
         ]
         self.utt_fed_start_s = self.fed_s
         self.last_partial = ""
-        if result.text.strip():
-            await self.session.on_final(self.channel, result.text.strip(), words, utt_ms)
+        text = result.text.strip()
+        if not text:
+            return
+        if not self.merges_turns():
+            await self.session.on_final(self.channel, text, words, utt_ms)
+            return
+        self.session.emit_final(self.channel, text, words, utt_ms)
+        self.turn_parts.append(text)
+
+    def merges_turns(self) -> bool:
+        """Whether finals wait for the end of the caller's turn before the dialogue sees them:
+        the caller channel of a bot-run call, when segments are shorter than turns."""
+        return self.channel == "caller" and self.session.dialogue is not None and self.segment_ms < self.endpoint_ms
+
+    def _turn_may_end(self, due: float) -> None:
+        """A segment ended: hand the turn over at ``due`` (time.monotonic) unless speech resumes."""
+        if not self.turn_parts or self.in_speech:
+            return  # nothing to hand over, or the caller already goes on (its end re-arms)
+        if self.turn_timer is not None:
+            self.turn_timer.cancel()
+            self.turn_timer = None
+        delay = due - time.monotonic()
+        if delay > 0:
+            self.turn_timer = asyncio.get_running_loop().call_later(delay, self._deliver_turn)
+        else:
+            self._deliver_turn()
+
+    def _deliver_turn(self) -> None:
+        if self.turn_timer is not None:
+            self.turn_timer.cancel()
+            self.turn_timer = None
+        if not self.turn_parts:
+            return
+        text, self.turn_parts = " ".join(self.turn_parts), []
+        self.session.on_turn(self.channel, text)
 
 
 class CallSession:
@@ -530,7 +590,15 @@ class CallSession:
         self.emit(EventType.PARTIAL, channel=channel, text=text)
 
     async def on_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
+        """A final that is also a whole turn (typed turns, agent lines, assist mode)."""
+        self.emit_final(channel, text, words, offset_ms)
+        self.on_turn(channel, text)
+
+    def emit_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
         self.emit(EventType.FINAL, channel=channel, text=text, words=words, audio_ms=offset_ms)
+
+    def on_turn(self, channel: str, text: str) -> None:
+        """What was said in one turn (one or more finals) goes to the dialogue or assist."""
         if channel == "agent":
             self._agent_turn(text)
             return

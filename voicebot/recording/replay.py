@@ -9,8 +9,11 @@ Contract of ``replay_session(record, script, engine=...)``:
   With an ``engine`` the speech comes from ``caller.wav``, cut exactly as the live
   ``voicebot.session.ChannelListener`` cuts it (VAD over 20 ms frames, 300 ms pre-roll,
   ``chunk_ms`` pieces, an utterance ends at VAD speech end) and decoded on one recogniser
-  stream whose grammar is the dialogue's at each utterance's speech start. Without an
-  engine (``--text``) the recorded caller finals are the turns.
+  stream whose grammar is the dialogue's at each utterance's speech start. Utterances are
+  transcript segments (``segment_silence_ms``); as live, segments less than the rest of the
+  endpoint silence apart form one turn, unless the state has a grammar or the words already
+  answer whole. Without an engine (``--text``) the recorded caller finals are the turns
+  (consecutive spoken finals with nothing answering them in between form one).
 * **Clock.** Utterances are placed on the session clock by the offset between the recorded
   ``speech_start``/``speech_end`` events' ``offset_ms`` and their ``audio_ms``, so they
   interleave with key presses and silences as they did live. An utterance still open when
@@ -59,9 +62,16 @@ class ReplaySettings:
     min_promise_fraction: float = 0.5
     latest_promise_days: int = 14
     max_no_match: int = 2
-    endpoint_silence_ms: int = 500  # VAD hangover: silence that ends an utterance
+    endpoint_silence_ms: int = 500  # silence that ends a caller turn
+    # Silence that ends a transcript segment; 0 = the endpoint (recordings made before
+    # segments existed have no such key and were cut at the endpoint).
+    segment_silence_ms: int = 0
     vad_threshold_db: float = -42.0
     chunk_ms: int = 160  # audio handed to the recogniser in pieces of at least this length
+
+    @property
+    def segment_ms(self) -> int:
+        return min(self.segment_silence_ms or self.endpoint_silence_ms, self.endpoint_silence_ms)
 
     def with_meta(self, meta: Mapping[str, Any]) -> "ReplaySettings":
         known = set(asdict(self))
@@ -93,6 +103,7 @@ class CallerInput:
     text: str = ""
     utterance: Utterance | None = None
     start_ms: int = 0
+    parts: tuple[str, ...] = ()  # a text turn's recorded finals, when it had several
 
 
 @dataclass(frozen=True)
@@ -181,13 +192,22 @@ def recorded_inputs(record: SessionRecord, with_speech: bool) -> list[CallerInpu
     inputs: list[CallerInput] = []
     started = False
     caused = False  # the previous event was something a state-change batch answers
+    open_turn = False  # the last input is a spoken final nothing has answered yet
     for e in record.events:
         t = e.type
         if t == EventType.STATE_CHANGE and _is_gate(e):
             continue
         if t == EventType.FINAL and _caller(e):
-            if with_speech or not e.data.get("words"):
-                inputs.append(CallerInput("text", e.offset_ms, str(e.data.get("text", ""))))
+            spoken = bool(e.data.get("words"))
+            if with_speech or not spoken:
+                text = str(e.data.get("text", ""))
+                if spoken and open_turn:  # a later segment of the same turn
+                    last = inputs.pop()
+                    parts = (last.parts or (last.text,)) + (text,)
+                    inputs.append(CallerInput("text", e.offset_ms, " ".join(parts), parts=parts))
+                else:
+                    inputs.append(CallerInput("text", e.offset_ms, text))
+                open_turn = spoken
         elif t == EventType.DTMF:
             inputs.append(CallerInput("dtmf", e.offset_ms, str(e.data.get("digit", ""))))
         elif t == EventType.STATE_CHANGE:
@@ -198,6 +218,9 @@ def recorded_inputs(record: SessionRecord, with_speech: bool) -> list[CallerInpu
             inputs.append(CallerInput("no_input", e.offset_ms))
         caused = t in (EventType.UNDERSTOOD, EventType.DTMF, EventType.STATE_CHANGE, EventType.HANDOFF) \
             and (t != EventType.UNDERSTOOD or _caller(e))
+        if t not in (EventType.FINAL, EventType.PARTIAL, EventType.SPEECH_START, EventType.SPEECH_END) \
+                or (t == EventType.FINAL and not _caller(e)):
+            open_turn = False
     return inputs
 
 
@@ -217,7 +240,7 @@ def segment_caller_audio(pcm: np.ndarray, rate_hz: int, settings: ReplaySettings
     from voicebot.audio.vad import Vad
 
     vad = Vad(rate_hz, frame_ms=FRAME_MS, threshold_db=settings.vad_threshold_db,
-              hangover_ms=settings.endpoint_silence_ms)
+              hangover_ms=settings.segment_ms)
     step = rate_hz * FRAME_MS // 1000
     chunk_samples = rate_hz * settings.chunk_ms // 1000
     max_pre = rate_hz * PREROLL_MS // 1000
@@ -334,8 +357,8 @@ class _Runner:
             elif isinstance(a, Say):
                 self.lines.append((a.prompt_id, a.text))
 
-    def turn(self, text: str) -> None:
-        self.transcripts.append(text)
+    def turn(self, text: str, parts: Sequence[str] = ()) -> None:
+        self.transcripts.extend(parts or (text,))
         if not self.d.finished:
             self.apply(self.d.on_caller_turn(text))
 
@@ -388,13 +411,18 @@ def replay_session(
     inputs = recorded_inputs(record, with_speech=engine is None)
     if engine is not None:
         inputs += speech_inputs(record, settings)
-    _drive(runner, inputs, engine, int(record.meta.get("rate_hz") or record.schema.get("rate_hz") or 8000))
+    _drive(runner, inputs, engine, int(record.meta.get("rate_hz") or record.schema.get("rate_hz") or 8000),
+           settings.endpoint_silence_ms - settings.segment_ms)
     replayed = runner.run(account.currency)
     diffs = compare_runs(recorded, replayed, transcripts=engine is not None)
     return ReplayReport(**base, replayed=replayed, differences=diffs, notes=tuple(notes))
 
 
-def _drive(runner: _Runner, inputs: list[CallerInput], engine: Any, rate_hz: int) -> None:
+def _drive(runner: _Runner, inputs: list[CallerInput], engine: Any, rate_hz: int, merge_ms: int = 0) -> None:
+    """Feed the inputs in session-clock order. Spoken segments wait for their turn to end,
+    as live (ChannelListener): the next segment starting less than ``merge_ms`` after one
+    ended (audio clock) continues the turn, unless the state had a grammar when it started
+    or the words so far already answer whole."""
     # Speech starts are events too: the grammar is the dialogue's when the caller starts talking.
     timeline: list[tuple[int, int, str, CallerInput]] = []
     for i, inp in enumerate(inputs):
@@ -404,13 +432,26 @@ def _drive(runner: _Runner, inputs: list[CallerInput], engine: Any, rate_hz: int
     timeline.sort(key=lambda x: (x[0], x[1]))
     stream: Any = None
     finals: dict[int, list[str]] = {}
+    short: dict[int, bool] = {}
+    parts: list[str] = []  # segments of the turn in progress
+    open_until: int | None = None  # audio sample before which a new segment continues the turn
+
+    def deliver() -> None:
+        nonlocal parts, open_until
+        if parts:
+            runner.turn(" ".join(parts), tuple(parts))
+        parts, open_until = [], None
+
     try:
         for _, i, kind, inp in timeline:
             d = runner.d
             if kind == "start":
                 assert inp.utterance is not None
+                if open_until is None or inp.utterance.start_reported_sample >= open_until:
+                    deliver()
                 grammar = None if d.finished else d.grammar()
                 grammar = list(grammar) if grammar else None
+                short[i] = grammar is not None
                 if stream is None:
                     stream = engine.new_stream(rate_hz, grammar)
                 else:
@@ -418,15 +459,21 @@ def _drive(runner: _Runner, inputs: list[CallerInput], engine: Any, rate_hz: int
                 finals[i] = [r.text for piece in inp.utterance.feeds if piece
                              for r in stream.accept(piece) if r.kind == "final"]
             elif kind == "utterance":
-                texts = finals.pop(i, []) + [stream.finish().text]
-                for text in (t.strip() for t in texts):
-                    if text:
-                        runner.turn(text)
-            elif kind == "text":
-                if inp.text.strip():
-                    runner.turn(inp.text.strip())
-            elif not runner.d.finished:
-                runner.apply(d.on_dtmf(inp.text) if kind == "dtmf" else d.on_no_input())
+                assert inp.utterance is not None
+                parts += [t for t in (t.strip() for t in finals.pop(i, []) + [stream.finish().text]) if t]
+                whole = short.pop(i, False) or (parts and not d.finished and d.answer_complete(" ".join(parts)))
+                if merge_ms <= 0 or whole:
+                    deliver()
+                elif parts:
+                    open_until = inp.utterance.end_reported_sample + merge_ms * rate_hz // 1000
+            else:
+                deliver()
+                if kind == "text":
+                    if inp.text.strip():
+                        runner.turn(inp.text.strip(), inp.parts)
+                elif not runner.d.finished:
+                    runner.apply(d.on_dtmf(inp.text) if kind == "dtmf" else d.on_no_input())
+        deliver()
     finally:
         if stream is not None:
             stream.close()

@@ -216,6 +216,7 @@ class Runtime:
                        "latest_promise_days": self.config.dialogue.latest_promise_days,
                        "max_no_match": self.config.handoff.max_no_match},
             "asr": {"endpoint_silence_ms": self.config.asr.endpoint_silence_ms,
+                    "segment_silence_ms": self.config.asr.segment_silence_ms,
                     "vad_threshold_db": self.config.asr.vad_threshold_db, "chunk_ms": self.config.asr.chunk_ms},
             "profile": self.config.dialogue.profile,
             "assist": session.assist,
