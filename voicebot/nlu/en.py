@@ -33,7 +33,7 @@ from voicebot.nlu.classifier import refine
 from voicebot.nlu.en_agent import agent_flags
 from voicebot.nlu.en_dates import resolve_date
 from voicebot.nlu.en_numbers import committed_amount
-from voicebot.nlu.lexicon import load_data
+from voicebot.nlu.lexicon import alternation, load_data
 from voicebot.nlu.safety import assess
 
 __all__ = ["understand", "agent_flags", "normalise"]
@@ -61,7 +61,9 @@ def _rx(name: str) -> re.Pattern[str] | None:
         return None
     # Capturing groups are made non-capturing (nothing reads them): then the regex engine can
     # skip an alternative on its first character instead of entering it, several times faster.
-    body = "|".join(f"(?:{_CAPTURE.sub('(?:', p)})" for p in _P[name])
+    # The alternatives are arranged as a first-character trie (lexicon.alternation: the same
+    # matches, each distinct first character compared once instead of once per alternative).
+    body = alternation([_CAPTURE.sub('(?:', p) for p in _P[name]])
     return re.compile(r"(?<![^ ])(?:" + body + r")\b")
 
 
@@ -75,6 +77,13 @@ _SEARCH: dict[str, re.Pattern[str] | None] = {name: _rx(name) for name in (
     "third_person_event", "recent_event", "callback", "refuse", "cease_contact",
     "affirm_anywhere", "deny_leading", "ask_info", "promise_strong")}
 _WHOLE = {name: _whole(name) for name in ("affirm_whole", "deny_whole", "none_whole")}
+# Patterns that match in few lines, screened by one regex of all their alternatives: where it
+# finds nothing, none of them can match (each is the same word-start anchored alternation),
+# so one search stands for ten. Where it finds something, each is searched as before.
+_RARE = frozenset({"critical", "request_agent", "wrong_party", "third_person_event", "refuse",
+                   "cease_contact", "affirm_anywhere", "deny_leading", "ask_info", "callback"})
+_RARE_RX = re.compile(r"(?<![^ ])(?:" + alternation(
+    [_CAPTURE.sub('(?:', p) for name in sorted(_RARE) for p in _P[name]]) + r")\b")
 _PER_PERIOD = re.compile(r"\b(?:(?:a|per|every|each) (?:week|month|fortnight)|weekly|monthly|fortnightly)\b")
 _AMOUNT_INTENTS = frozenset({"promise_to_pay", "already_paid", "payment_plan"})
 _DATE_INTENTS = _AMOUNT_INTENTS | {"callback"}
@@ -94,9 +103,24 @@ def normalise(text: str) -> str:
     return out
 
 
-def _spans(name: str, text: str) -> list[tuple[int, int]]:
+def _spans(name: str, text: str, skip: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Non-empty matches of pattern ``name``; none when ``name`` is in ``skip`` (the caller
+    has proved it cannot match)."""
     rx = _SEARCH[name]
-    return [] if rx is None else [m.span() for m in rx.finditer(text) if m.end() > m.start()]
+    # Most patterns match nothing in most lines: one search() answers that for less than
+    # finditer() and a list; the spans are listed only when there is a match.
+    if rx is None or name in skip or rx.search(text) is None:
+        return []
+    return [m.span() for m in rx.finditer(text) if m.end() > m.start()]
+
+
+def _has(name: str, text: str, skip: frozenset[str] = frozenset()) -> bool:
+    """``bool(_spans(name, text, skip))``, without listing the spans."""
+    rx = _SEARCH[name]
+    if rx is None or name in skip:
+        return False
+    m = rx.search(text)
+    return m is not None and (m.end() > m.start() or bool(_spans(name, text)))
 
 
 def _inside(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
@@ -107,8 +131,8 @@ def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     return any(span[0] < o[1] and o[0] < span[1] for o in others)
 
 
-def _critical(text: str) -> bool:
-    hits = _spans("critical", text)
+def _critical(text: str, skip: frozenset[str] = frozenset()) -> bool:
+    hits = _spans("critical", text, skip)
     if not hits:  # the veto search is skipped on the common, harmless line
         return False
     vetoes = _spans("critical_veto", text)
@@ -117,19 +141,22 @@ def _critical(text: str) -> bool:
 
 def _intents(text: str) -> tuple[set[str], bool]:
     found: set[str] = set()
-    critical = _critical(text)
+    skip = _RARE if _RARE_RX.search(text) is None else frozenset()
+    critical = _critical(text, skip)
     if critical:
         found.add("distress")
     blockers: list[tuple[int, int]] = []
     for name in ("dispute", "request_agent", "wrong_party", "refuse", "cease_contact", "ask_info", "payment_plan"):
-        spans = _spans(name, text)
-        if spans:
-            found.add(name)
-            if name in ("wrong_party", "cease_contact"):
+        if name in ("wrong_party", "cease_contact"):
+            spans = _spans(name, text, skip)
+            if spans:
+                found.add(name)
                 blockers += spans
+        elif _has(name, text, skip):
+            found.add(name)
     # "don't ring me again", "he's at work right now": the callback words belong to a ban or
     # to a third party's whereabouts, not to a request to ring back.
-    if any(not _overlaps(s, blockers) for s in _spans("callback", text)):
+    if any(not _overlaps(s, blockers) for s in _spans("callback", text, skip)):
         found.add("callback")
     # 3. promise unless negated at the same place ("i can't pay it all but i'll send fifty").
     promises = _spans("promise_to_pay", text)
@@ -144,7 +171,7 @@ def _intents(text: str) -> tuple[set[str], bool]:
         found.add("already_paid")
     # 2. relative reporting the borrower's death / hospital / jail.
     distress = _spans("distress", text)
-    events = _spans("third_person_event", text)
+    events = _spans("third_person_event", text, skip)
     if events:
         own_distress = [s for s in distress if not _overlaps(s, events)]
         acts_as_borrower = bool(found & _AMOUNT_INTENTS)
@@ -159,12 +186,12 @@ def _intents(text: str) -> tuple[set[str], bool]:
     elif distress:
         found.add("distress")
     # 5. answers.
-    if _WHOLE["affirm_whole"].fullmatch(text) or _spans("affirm_anywhere", text):
+    if _WHOLE["affirm_whole"].fullmatch(text) or _has("affirm_anywhere", text, skip):
         found.add("affirm")
     if _WHOLE["deny_whole"].fullmatch(text):
         found.add("deny")
         found.discard("dispute")  # a bare "no that's not right" answers a question
-    elif _spans("deny_leading", text):
+    elif _has("deny_leading", text, skip):
         found.add("deny")
     if "refuse" in found:
         found.discard("promise_to_pay")

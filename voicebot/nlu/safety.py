@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from voicebot.nlu.lexicon import fast_compile, load_data
+from voicebot.nlu.lexicon import alternation, fast_compile, load_data, word_start_alternation
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +93,9 @@ def _any(patterns: list[str] | str | None) -> re.Pattern[str] | None:
         return None
     if isinstance(patterns, str):
         patterns = [patterns]
-    union = "|".join(f"(?:{p})" for p in patterns)
     if all(p.lstrip("(?:").startswith("\\b") for p in patterns):
-        union = f"(?<![^ ])(?:{union})"
-    return fast_compile(union)
+        return fast_compile(f"(?<![^ ])(?:{word_start_alternation(patterns)})")
+    return fast_compile(alternation(patterns))
 
 
 @lru_cache(maxsize=None)
@@ -121,7 +120,7 @@ def _rules(lang: str) -> _Rules:
         cues=cues,
         # One scan of the union finds the common, harmless line (no cue at all) without a scan
         # per cue: the loop in assess() runs only when something matched.
-        any_cue=_any([c.pattern.pattern for c in cues]),
+        any_cue=_any_cue(crit["cue"], cues),
         distress=_any(data["distress"]["patterns"]),
         threshold=float(crit["threshold"]),
         self_bonus=float(crit["self_bonus"]),
@@ -132,6 +131,17 @@ def _rules(lang: str) -> _Rules:
         fallback_window=int(fallback.get("window_chars", 0)),
         fallback_third=_any(fallback.get("third", data["subjects"].get("third"))),
     )
+
+
+def _any_cue(data: list[dict[str, object]], cues: tuple[_Cue, ...]) -> re.Pattern[str] | None:
+    """A regex that matches somewhere in a line exactly when some cue's pattern does (only
+    ``search`` is asked of it). When every cue is word-start anchored, or none is, that is the
+    union of all their patterns under one anchoring -- one trie, not a cue per branch."""
+    lists = [[c["patterns"]] if isinstance(c["patterns"], str) else list(c["patterns"]) for c in data]  # type: ignore[arg-type]
+    anchored = [all(p.lstrip("(?:").startswith("\\b") for p in ps) for ps in lists]
+    if all(anchored) or not any(anchored):
+        return _any([p for ps in lists for p in ps])
+    return _any([c.pattern.pattern for c in cues])
 
 
 def _required(cue: dict[str, object]) -> str:
