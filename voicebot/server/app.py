@@ -162,9 +162,6 @@ def serve_main(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, **overrides))
     if args.workers > 1:
         return _supervise(args, config)
-    from voicebot.server import memory
-
-    memory.cap_arenas()  # before the model load and the decode threads (see memory.py)
     runtime = build_runtime(config, args.model)
     reuse = os.environ.get("VOICEBOT_REUSE_PORT") == "1"
     return asyncio.run(_serve(runtime, warm=not args.no_warm, ready_file=args.ready_file, reuse_port=reuse))
