@@ -249,7 +249,7 @@ class ChannelListener:
                         await self._feed(data)
                 elif kind == "end" and self.stream is not None:
                     t0 = time.monotonic()
-                    result = await engine.run(self.stream.finish)
+                    result = await engine.run(self.stream.finish, urgent=True)
                     self.session.runtime.metrics.inc("voicebot_decode_seconds_total", time.monotonic() - t0)
                     self._leave_place()
                     await self._final(result)
@@ -276,7 +276,8 @@ class ChannelListener:
     async def _feed(self, pcm: bytes) -> None:
         engine = self.session.runtime.engine
         self.fed_s += len(pcm) / 2 / self.rate_hz
-        results = await engine.run(self.stream.accept, pcm)
+        # Once the caller is quiet, what is left of the utterance is what its final waits for.
+        results = await engine.run(self.stream.accept, pcm, urgent=not self.in_speech or self.vad.trailing_silence_ms > 0)
         for r in results:
             if r.kind == "partial":
                 if r.text and r.text != self.last_partial:

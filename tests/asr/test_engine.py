@@ -235,3 +235,35 @@ def test_a_call_cut_off_mid_word_leaves_nothing_for_the_next_call(engine: AsrEng
     assert engine.pool_stats()["created_grammar"] == created  # it was the same recogniser
     assert result.text == "네", result.text
 
+
+
+def test_urgent_jobs_start_before_waiting_ordinary_ones(engine: AsrEngine) -> None:
+    # Both decode places are taken; three jobs wait: two ordinary (another call's next chunk),
+    # then one urgent (an utterance's final). The first free place goes to the urgent one.
+    started: list[str] = []
+    gates = [threading.Event(), threading.Event()]
+
+    async def main() -> None:
+        blockers = [asyncio.ensure_future(engine.run(g.wait, 30)) for g in gates]
+        while engine._running < engine.workers:
+            await asyncio.sleep(0.01)
+        jobs = [asyncio.ensure_future(engine.run(started.append, name, urgent=name.startswith("urgent")))
+                for name in ("chunk 1", "chunk 2", "urgent final")]
+        cancelled = asyncio.ensure_future(engine.run(started.append, "cancelled", urgent=True))
+        while len(engine._waiting) < 4:
+            await asyncio.sleep(0.01)
+        cancelled.cancel()
+        gates[0].set()  # one place frees: the rest run one after another on it
+        await asyncio.gather(*jobs)
+        gates[1].set()
+        await asyncio.gather(*blockers)
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        # No place was lost to the cancelled waiter: both run at once again.
+        both = [threading.Event(), threading.Event()]
+        pair = [asyncio.ensure_future(engine.run(lambda me=me, other=other: (me.set(), other.wait(10))[1]))
+                for me, other in ((both[0], both[1]), (both[1], both[0]))]
+        assert all(await asyncio.gather(*pair))
+
+    asyncio.run(main())
+    assert started == ["urgent final", "chunk 1", "chunk 2"]

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -171,6 +173,12 @@ class AsrEngine:
         self.workers = workers or os.cpu_count() or 1
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="asr")
         self._lock = threading.Lock()
+        # run() admits at most `workers` jobs to the executor; the rest wait here, urgent first
+        # (see run). Entries: (priority, order, loop, waiter future). Guarded by _sched_lock.
+        self._sched_lock = threading.Lock()
+        self._running = 0
+        self._waiting: list[tuple[int, int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._order = itertools.count()
         self._idle: dict[tuple[int, str | None], list[_Slot]] = {}
         self._oov_checked: set[str] = set()
         self._created: dict[str, int] = {"free": 0, "grammar": 0}
@@ -201,10 +209,52 @@ class AsrEngine:
             raise AudioFormatError(f"rate_hz must be positive, got {rate_hz}")
         return RecognizerStream(self, rate_hz, grammar_key(grammar))
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run the blocking ``fn(*args)`` on the decode executor."""
+    async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
+        """Run the blocking ``fn(*args)`` on the decode executor.
+
+        Jobs start in order of arrival, except that ``urgent`` ones go before every waiting
+        ordinary one: the end of an utterance (its last audio once the caller is quiet, and
+        its final) is what end-of-speech -> final latency waits for, while another call's
+        next chunk of ongoing speech can wait a few tens of ms. One stream's jobs are awaited
+        one at a time by their caller, so their order is never changed."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
+        waiter: asyncio.Future[None] | None = None
+        with self._sched_lock:
+            if self._running < self.workers and not self._waiting:
+                self._running += 1
+            else:
+                waiter = loop.create_future()
+                heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), loop, waiter))
+        if waiter is not None:
+            try:
+                await waiter  # resolved by _admit_next: the place is ours
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._admit_next()  # handed a place while being cancelled: pass it on
+                raise
+        try:
+            return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
+        finally:
+            self._admit_next()
+
+    def _admit_next(self) -> None:
+        """A job ended: give its place to the first waiter still waiting, else free it."""
+        with self._sched_lock:
+            while self._waiting:
+                _, _, loop, waiter = heapq.heappop(self._waiting)
+                try:
+                    loop.call_soon_threadsafe(self._hand_place, waiter)
+                except RuntimeError:  # that loop is closed: nobody waits there any more
+                    continue
+                return
+            self._running -= 1
+
+    def _hand_place(self, waiter: asyncio.Future[None]) -> None:
+        """On the waiter's loop: wake it, or, if it was cancelled meanwhile, pass the place on."""
+        if waiter.done():
+            self._admit_next()
+        else:
+            waiter.set_result(None)
 
     def warm_free_form(self, pcm: bytes, rate_hz: int, count: int) -> int:
         """Decode ``pcm`` (speech, s16le at ``rate_hz``) once on ``count`` idle free-form
