@@ -4,7 +4,6 @@ dialogue hears the whole answer once (asr.endpoint_silence_ms), live and in repl
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from tests.conftest import scaled
 from tests.twilio_peer import TwilioPeer, wait_listening
 from voicebot.dialogue import load_script
 from voicebot.events import EventType as T
-from voicebot.recording.format import SessionRecord, read_session
+from voicebot.recording.format import SessionRecord
 from voicebot.recording.replay import replay_session
 
 pytestmark = pytest.mark.slow
@@ -27,16 +26,6 @@ def _voiced(pcm: np.ndarray) -> np.ndarray:
     """espeak's output without its leading and trailing near-silence, so pauses are exact."""
     loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > 300)
     return pcm[loud[0] : loud[-1] + 1]
-
-
-def _wait_finished(session_dir: Path, timeout_s: float) -> SessionRecord:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        meta = session_dir / "meta.json"
-        if meta.exists() and json.loads(meta.read_text()).get("outcome") is not None:
-            return read_session(session_dir)
-        time.sleep(0.1)
-    raise TimeoutError(f"{session_dir} never finished")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +45,7 @@ def free_verify(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def paused_answer(tmp_path_factory: pytest.TempPathFactory, asr_engine: Any, espeak: Any, free_verify: Path) -> SessionRecord:
     """At the (free-form) identity question: phrase, 420 ms pause, phrase."""
-    from tests.recording.test_replay import _start
+    from tests.recording.test_replay import _start, _wait_finished
 
     srv = _start(tmp_path_factory.mktemp("turns"), asr_engine, dialogue={"script": str(free_verify)})
     first, second = _voiced(espeak("다음 주 금요일에", "ko", 8000)), _voiced(espeak("오십만 원 낼게요", "ko", 8000))
