@@ -218,11 +218,6 @@ async def run_call(
         await close(1011, "internal error")
     finally:
         runtime.sessions.pop(session.call_id, None)
-        from voicebot.server import memory
-
-        # Give the call's freed heap back to the kernel (memory.py); off the loop, not on
-        # the decode pool. A few ms once per call.
-        asyncio.get_running_loop().run_in_executor(None, memory.trim)
     if protocol_error:
         exc = protocol_error[0]
         log.warning("call %s: protocol error: %s (%d)", session.call_id, exc.reason, exc.close_code)
@@ -230,6 +225,11 @@ async def run_call(
     else:
         await close(1000, session.end_reason)
     log.info("call %s ended: %s", session.call_id, session.end_reason)
+    from voicebot.server import memory
+
+    # Give the call's freed heap back to the kernel (memory.py): a few ms once per call, off
+    # the loop and off the decode pool, after the peer has its close.
+    await asyncio.get_running_loop().run_in_executor(None, memory.trim)
 
 
 def _receive(adapter: Any, msg: str | bytes) -> list[object]:
