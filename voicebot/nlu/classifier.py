@@ -283,6 +283,7 @@ def _fast_features(model: IntentModel, norm: str) -> tuple[int, np.ndarray] | No
     entries: set[int] = set()
     end = 0  # index in marked of the space after the current word
     bigram = "\x04 "  # the mark + the text from the previous word's start
+    previous = ""  # the word before this one (read from the second word on)
     for word in norm.split(" "):
         hit = words.get(word)
         entries.update(hit if hit is not None else fast.word(word))
