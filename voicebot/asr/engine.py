@@ -242,6 +242,8 @@ class AsrEngine:
         with self._sched_lock:
             while self._waiting:
                 _, _, loop, waiter = heapq.heappop(self._waiting)
+                if waiter.done():  # cancelled while waiting (its loop may be shutting down)
+                    continue
                 try:
                     loop.call_soon_threadsafe(self._hand_place, waiter)
                 except RuntimeError:  # that loop is closed: nobody waits there any more
