@@ -460,9 +460,14 @@ def _drive(runner: _Runner, inputs: list[CallerInput], engine: Any, rate_hz: int
                              for r in stream.accept(piece) if r.kind == "final"]
             elif kind == "utterance":
                 assert inp.utterance is not None
-                parts += [t for t in (t.strip() for t in finals.pop(i, []) + [stream.finish().text]) if t]
-                whole = short.pop(i, False) or (parts and not d.finished and d.answer_complete(" ".join(parts)))
-                if merge_ms <= 0 or whole:
+                texts = [t for t in (t.strip() for t in finals.pop(i, []) + [stream.finish().text]) if t]
+                short_answer = short.pop(i, False)
+                if merge_ms <= 0:  # no turn merging live either: every final was a turn
+                    for text in texts:
+                        runner.turn(text)
+                    continue
+                parts += texts
+                if short_answer or (parts and not d.finished and d.answer_complete(" ".join(parts))):
                     deliver()
                 elif parts:
                     open_until = inp.utterance.end_reported_sample + merge_ms * rate_hz // 1000
