@@ -54,6 +54,12 @@ class ServerConfig:
     )
 
 
+def segment_ms(segment_silence_ms: int, endpoint_silence_ms: int) -> int:
+    """The silence that ends a transcript segment: ``segment_silence_ms``, where 0 means the
+    turn's endpoint, and never longer than the endpoint (the listener and replay agree on it)."""
+    return min(segment_silence_ms or endpoint_silence_ms, endpoint_silence_ms)
+
+
 @dataclass(frozen=True)
 class AsrConfig:
     model: str = ""  # path, name under models/, package name, or vosk model name; "" = auto

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import numpy as np
 
 from voicebot import events as ev
+from voicebot.config import segment_ms
 from voicebot.events import EventType, SessionEvent
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class ChannelListener:
         self.channel = channel
         self.rate_hz = rate_hz
         self.endpoint_ms = cfg.endpoint_silence_ms
-        self.segment_ms = min(cfg.segment_silence_ms or cfg.endpoint_silence_ms, cfg.endpoint_silence_ms)
+        self.segment_ms = segment_ms(cfg.segment_silence_ms, cfg.endpoint_silence_ms)
         self.vad = Vad(rate_hz, frame_ms=20, threshold_db=cfg.vad_threshold_db, hangover_ms=self.segment_ms)
         # Segments of the caller's turn so far, waiting for the turn to end (bot mode only).
         self.turn_parts: list[str] = []
@@ -101,8 +102,9 @@ class ChannelListener:
         self.held: list[np.ndarray] = []  # trailing silence not (yet) fed, see TRAILING_FEED_MS
         self.samples_seen = 0
         self.stream: Any = None
-        self.utt_start_sample = 0  # where the utterance the VAD is in began (push's view)
-        self.decoding_start_sample = 0  # where the utterance being decoded began (_run's view)
+        # Where the utterance being decoded began: set from its "start" item, since push()
+        # may be into the next utterance by the time this one's final is out.
+        self.decoding_start_sample = 0
         self.fed_s = 0.0  # seconds fed to the current stream before this utterance
         self.utt_fed_start_s = 0.0
         self.last_partial = ""
@@ -134,7 +136,6 @@ class ChannelListener:
                     self.turn_timer.cancel()
                     self.turn_timer = None
                 self.in_speech = True
-                self.utt_start_sample = max(0, e.sample - self.preroll_samples)
                 self.queue.put_nowait(("start", (e.sample, list(self.preroll))))
                 self.preroll.clear()
                 self.preroll_samples = 0
@@ -239,7 +240,6 @@ class ChannelListener:
                         await engine.run(self.stream.set_grammar, grammar)
                     self.utt_fed_start_s = self.fed_s
                     self.last_partial = ""
-                    # push() may be into the next utterance by the time this one's final is out.
                     self.decoding_start_sample = max(0, data[0] - sum(len(a) for a in data[1]))
                     preroll = data[1]
                     if preroll:

@@ -24,14 +24,14 @@ Vosk facts this module relies on (vosk 0.3.45, measured):
   ``FinalResult()`` instead decodes everything and marks the recogniser finalised, and its
   next ``AcceptWaveform`` builds a new pipeline and decoder; the lookahead graph cache lives
   on the recogniser, so warm ones stay warm (same CPU per audio-second, measured). So a
-  recogniser goes back to the pool only finalised (``_finalise``), never reset.
+  recogniser goes back to the pool only finalised (``_Slot.finalise``), never reset.
 
 A stream holds a recogniser only while an utterance is being decoded and hands it back to the
 pool at the utterance's end (an endpoint, ``finish()`` or a grammar change). So the engine needs
 as many free-form recognisers as there are utterances in flight at once, not one per call: with
 callers speaking ~40% of the time that is a fraction of the calls, every recogniser stays warm
 (the pool is last-in first-out), and memory does not grow with each call. Every utterance
-starts on a fresh feature pipeline (see ``_finalise``): nothing one caller said reaches
+starts on a fresh feature pipeline (see ``_Slot.finalise``): nothing one caller said reaches
 another caller's transcript, and no caller's i-vector adaptation carries to the next (the
 cost: it adapts within an utterance, not across a call's utterances). What does carry is the
 recogniser's lazily built graph, whose state numbering follows what it has decoded; that can
@@ -128,7 +128,7 @@ class _Slot:
         self.state = "ready"
         return raw
 
-    def _finalise(self) -> None:
+    def finalise(self) -> None:
         """Leave the recogniser with nothing of its last utterance: no undecoded frames, no
         adaptation. After an endpoint Vosk ignores FinalResult() until it is fed again, so it
         is fed nothing first (which only re-opens the decoder)."""
@@ -362,7 +362,7 @@ class AsrEngine:
 
     def _release(self, slot: _Slot) -> None:
         try:
-            slot._finalise()
+            slot.finalise()
         except Exception:  # a recogniser Vosk cannot finalise is not put back
             log.exception("dropping a recogniser that failed to finalise")
             with self._lock:

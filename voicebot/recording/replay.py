@@ -71,7 +71,9 @@ class ReplaySettings:
 
     @property
     def segment_ms(self) -> int:
-        return min(self.segment_silence_ms or self.endpoint_silence_ms, self.endpoint_silence_ms)
+        from voicebot.config import segment_ms
+
+        return segment_ms(self.segment_silence_ms, self.endpoint_silence_ms)
 
     def with_meta(self, meta: Mapping[str, Any]) -> "ReplaySettings":
         known = set(asdict(self))
