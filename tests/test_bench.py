@@ -48,3 +48,19 @@ def test_bench_rejects_bad_calls_list() -> None:
     out = subprocess.run([sys.executable, "-m", "voicebot", "bench", "--calls", "four"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--calls" in out.stderr
+
+
+def test_vosk_matching_tells_merged_from_missed() -> None:
+    from voicebot.bench import match_finals
+
+    # Three utterances; the endpointer merged the first two into one final (its words run from
+    # the first into the second), and nothing was recognised of the third.
+    spans = [(1.0, 2.0, 1.0), (4.0, 5.0, 1.0), (8.0, 9.0, 1.0)]
+    finals = [(6.6, 1.05, 4.9)]
+    got = match_finals(spans, finals)
+    assert got["missed"] == 1 and got["merged"] == 1
+    assert [round(x, 2) for x in got["lat"]] == [4.6, 1.6]  # the first waited for the merged final
+    # Split as spoken: each final covers its own utterance; latency from its own EoS.
+    got = match_finals(spans, [(2.4, 1.05, 1.95), (5.5, 4.1, 4.9), (9.3, 8.0, 8.95)])
+    assert got == {"lat": [got["lat"][0], got["lat"][1], got["lat"][2]], "missed": 0, "merged": 0}
+    assert [round(x, 2) for x in got["lat"]] == [0.4, 0.5, 0.3]

@@ -53,13 +53,20 @@ UNDERRUN_GAP_S = 0.06
 SPEECH_SHARE = 0.4
 ANSWERS = ("네", "금요일에 오만 원 낼게요", "아니요", "다음 주 월요일까지 이십만 원 보내 드릴게요")
 INTERJECTIONS = ("잠시만요 지금 무슨 말씀이세요", "지금은 돈이 없어서 월급날에 갚을게요", "네 알겠습니다")
+# What a borrower adds after the first phrase of an answer, after a short pause (0.30-0.45 s:
+# shorter than the endpoint, so the turn goes on, and around the segment silence, so some
+# pauses close a segment mid-turn): rambling answers are what fill ~40% of a real call.
+# None of them is a hand-off cue (distress, dispute, a request for a person): calls go on.
+FOLLOW_ONS = ("제가 지금 밖이라서 자세히는 못 봤어요", "그래도 최대한 빨리 해 볼게요", "월급날이 이십오일이라서요",
+              "문자로 계좌 좀 보내 주세요")
+PAUSE_S = (0.30, 0.45)
 
 
 # -- speech -------------------------------------------------------------------------------------
 def render_speech(tmp: Path) -> dict[str, np.ndarray]:
     """espeak-ng Korean, 8 kHz int16, leading/trailing silence trimmed (so EoS is the voice's end)."""
     out: dict[str, np.ndarray] = {}
-    for i, text in enumerate(dict.fromkeys(ANSWERS + INTERJECTIONS)):
+    for i, text in enumerate(dict.fromkeys(ANSWERS + INTERJECTIONS + FOLLOW_ONS)):
         path = tmp / f"s{i}.wav"
         subprocess.run(["espeak-ng", "-v", "ko", "-w", str(path), text], check=True, capture_output=True)
         wav = read_wav(path)
@@ -67,6 +74,17 @@ def render_speech(tmp: Path) -> dict[str, np.ndarray]:
         loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > 300)
         out[text] = pcm[loud[0]:loud[-1] + 1].astype(np.int16)
     return out
+
+
+def utterance(speech: dict[str, np.ndarray], text: str, rng: random.Random) -> tuple[np.ndarray, float]:
+    """``text`` as spoken in a turn, and its seconds of voice: a bare yes/no stays short (it
+    answers a yes/no question); anything longer gets 1-2 follow-on phrases after short pauses,
+    as borrowers ramble on."""
+    parts = [speech[text]]
+    if text not in ("네", "아니요"):
+        for _ in range(rng.choice((1, 1, 2, 2))):
+            parts += [np.zeros(int(rng.uniform(*PAUSE_S) * RATE_HZ), np.int16), speech[rng.choice(FOLLOW_ONS)]]
+    return np.concatenate(parts), sum(len(x) for x in parts[::2]) / RATE_HZ
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -233,7 +251,7 @@ async def twilio_call(url: str, call_id: str, speech: dict[str, np.ndarray], sto
            '"timestamp":"%d","payload":"%s"}}'
 
     def say(text: str, answer: bool) -> None:
-        pcm = speech[text]
+        pcm, voiced = utterance(speech, text, rng)
         if time.monotonic() + len(pcm) / RATE_HZ + 2.5 > stop_at:
             return  # its final could not arrive before we hang up: it would count as missed
         data = ulaw_encode(pcm)
@@ -242,7 +260,7 @@ async def twilio_call(url: str, call_id: str, speech: dict[str, np.ndarray], sto
             frames.append((data[i:i + FRAME_BYTES].ljust(FRAME_BYTES, b"\xff"), min(FRAME_BYTES, n - i)))
         st["speaking"] = True
         log.utts.append(Utt(text, 0.0, 0.0, answer))
-        log.speech_s += n / RATE_HZ
+        log.speech_s += voiced
 
     async def sender() -> None:
         k = 0
@@ -330,9 +348,10 @@ async def twilio_call(url: str, call_id: str, speech: dict[str, np.ndarray], sto
                     pause_s = rng.uniform(0.5, 1.0)
                 elif st["prompts_done"] == answered_at and log.utts and now - last_eos >= 1.5 + pause_s:
                     say(rng.choice(ANSWERS[1:]), answer=False)  # the bot said nothing: speak again
-            elif log.speech_s < SPEECH_SHARE * (now - ts0) and now - last_eos > 2.0 and st["prompts_done"] >= 2 \
-                    and now - st["last_media"] < 0.1 and st["seg_frames"] > 150:
-                # Past greeting and verification, a borrower talks over a long prompt (3 s in).
+            elif log.speech_s < SPEECH_SHARE * (now - ts0) and now - last_eos > 1.5 and st["prompts_done"] >= 2 \
+                    and now - st["last_media"] < 0.1 and st["seg_frames"] > 75:
+                # Past greeting and verification, a borrower behind on talk time talks over a
+                # prompt (1.5 s in).
                 say(rng.choice(INTERJECTIONS), answer=False)
 
     tasks = [asyncio.create_task(c) for c in (sender(), reader(), borrower())]
@@ -418,8 +437,8 @@ def analyse_twilio(logs: list[CallLog], sessions: Path | None, stalls: list[tupl
                 continue
             eos_final.append(hit[-1] - u.t_eos)
             ep = [t for t in ends if u.t_start <= t <= hit[-1]]
-            if ep:
-                endpoint_final.append(hit[-1] - ep[0])
+            if ep:  # the last speech end before the final: a turn with pauses has several
+                endpoint_final.append(hit[-1] - ep[-1])
     spans = [g for log in logs for g in log.gaps]
     gaps = [b - a for a, b in spans]
     under = [(a, b) for a, b in spans if b - a > UNDERRUN_GAP_S]
@@ -452,19 +471,27 @@ async def vosk_stream(url: str, speech: dict[str, np.ndarray], duration_s: float
     from websockets.asyncio.client import connect
 
     parts: list[np.ndarray] = []
-    spans: list[tuple[float, float]] = []  # (start_s, eos_s) in stream time
+    spans: list[tuple[float, float, float]] = []  # (start_s, eos_s, voiced_s) in stream time
     pos = 0
     texts = list(ANSWERS + INTERJECTIONS)
     while pos < duration_s * RATE_HZ:
-        utt = speech[rng.choice(texts)]
-        gap = np.zeros(int(len(utt) * rng.uniform(1.0, 2.0)) + int(0.8 * RATE_HZ), np.int16)
+        # The same turns as the /twilio borrowers; between them half the time a 1.5-3 s pause, else
+        # 5-10 s (where the bot's prompt would play): ~40% speech, and pauses the endpointer can miss.
+        utt, voiced = utterance(speech, rng.choice(texts), rng)
+        gap = np.zeros(int(rng.uniform(*rng.choice(((1.5, 3.0), (5.0, 10.0)))) * RATE_HZ), np.int16)
         parts += [gap, utt]
-        spans.append(((pos + len(gap)) / RATE_HZ, (pos + len(gap) + len(utt)) / RATE_HZ))
+        spans.append(((pos + len(gap)) / RATE_HZ, (pos + len(gap) + len(utt)) / RATE_HZ, voiced))
         pos += len(gap) + len(utt)
     pcm = np.concatenate(parts + [np.zeros(2 * RATE_HZ, np.int16)])[: int(duration_s * RATE_HZ)].tobytes()
     spans = [s for s in spans if s[1] * RATE_HZ * 2 <= len(pcm)]
     step = int(VOSK_CHUNK_S * RATE_HZ) * 2
-    finals: list[tuple[float, float]] = []  # (arrival, first word's start) in stream seconds
+    finals: list[tuple[float, float, float]] = []  # (arrival, first word's start, last word's end), stream s
+
+    def take(reply: dict[str, Any]) -> None:
+        if reply.get("text"):
+            words = reply.get("result") or [{"start": -1.0, "end": -1.0}]
+            finals.append((time.monotonic() - ts0, float(words[0]["start"]), float(words[-1]["end"])))
+
     lag_max = 0.0
     async with connect(url, max_size=2**22, compression=None) as ws:
         await ws.send(json.dumps({"config": {"sample_rate": RATE_HZ}}))
@@ -474,23 +501,30 @@ async def vosk_stream(url: str, speech: dict[str, np.ndarray], duration_s: float
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             lag_max = max(lag_max, time.monotonic() - due)
             await ws.send(pcm[i:i + step])
-            reply = json.loads(await ws.recv())
-            if reply.get("text"):
-                words = reply.get("result") or [{"start": -1.0}]
-                finals.append((time.monotonic() - ts0, float(words[0]["start"])))
+            take(json.loads(await ws.recv()))
         await ws.send('{"eof" : 1}')
-        reply = json.loads(await ws.recv())
-        if reply.get("text"):
-            finals.append((time.monotonic() - ts0, float((reply.get("result") or [{"start": -1.0}])[0]["start"])))
+        take(json.loads(await ws.recv()))
+    return {**match_finals(spans, finals), "lag_max_s": lag_max, "speech_s": sum(v for _, _, v in spans)}
+
+
+def match_finals(spans: list[tuple[float, float, float]],
+                 finals: list[tuple[float, float, float]]) -> dict[str, Any]:
+    """Each utterance's transcript is complete when the last final whose words overlap it arrives
+    (by audio position, however late): latency = that arrival - EoS. A final whose words began in
+    an earlier utterance merged the two (the endpointer missed the pause between them); an
+    utterance no final's words overlap was missed (nothing recognised)."""
     lat: list[float] = []
-    missed = 0
-    for start, eos in spans:
-        hit = [t for t, w in finals if start - 1.0 <= w <= eos]  # by audio position, however late
+    missed = merged = 0
+    prev_eos = -1e9
+    for start, eos, _ in spans:
+        hit = [(t, a) for t, a, b in finals if a <= eos + 0.3 and b >= start - 0.3]
         if hit:
-            lat.append(hit[-1] - eos)
+            lat.append(hit[-1][0] - eos)
+            merged += hit[-1][1] < prev_eos
         else:
             missed += 1
-    return {"lat": lat, "missed": missed, "lag_max_s": lag_max, "speech_s": sum(b - a for a, b in spans)}
+        prev_eos = eos
+    return {"lat": lat, "missed": missed, "merged": merged}
 
 
 async def vosk_phase(url: str, n: int, duration_s: float, speech: dict[str, np.ndarray],
@@ -503,10 +537,11 @@ async def vosk_phase(url: str, n: int, duration_s: float, speech: dict[str, np.n
     runs = [r for r in got if isinstance(r, dict)]
     if not runs:
         return {"streams": n, "failed_streams": n, "eos_final_ms": summary([]), "missed_finals": 0,
-                "client_lag_max_ms": None, "speech_share": None}
+                "merged": 0, "utterances": 0, "client_lag_max_ms": None, "speech_share": None}
     lat = [x for r in runs for x in r["lat"]]
     return {"streams": n, "failed_streams": n - len(runs), "eos_final_ms": summary(lat),
-            "missed_finals": sum(r["missed"] for r in runs),
+            "missed_finals": sum(r["missed"] for r in runs), "merged": sum(r["merged"] for r in runs),
+            "utterances": sum(len(r["lat"]) + r["missed"] for r in runs),
             "client_lag_max_ms": round(max(r["lag_max_s"] for r in runs) * 1000, 1),
             "speech_share": round(sum(r["speech_s"] for r in runs) / (n * duration_s), 2)}
 
@@ -707,6 +742,7 @@ def print_report(r: dict[str, Any]) -> None:
         if "vosk" in run:
             v = run["vosk"]
             print(f"  /vosk   EoS->final ms p50/p95/max: {_ms(v['eos_final_ms'])}, missed {v['missed_finals']}, "
+                  f"merged into the next {v.get('merged')} of {v.get('utterances')}, speech share {v['speech_share']}, "
                   f"client lag max {v['client_lag_max_ms']} ms, failed streams {v['failed_streams']}" +
                   (" SERVER CRASHED" if v.get("server_crashed") else "") +
                   (f", server CPU% mean {v['cpu_pct_mean']}" if v.get("cpu_pct_mean") is not None else ""))
