@@ -267,3 +267,34 @@ def test_urgent_jobs_start_before_waiting_ordinary_ones(engine: AsrEngine) -> No
 
     asyncio.run(main())
     assert started == ["urgent final", "chunk 1", "chunk 2"]
+
+
+def test_engines_share_the_process_model(engine: AsrEngine, ko_model: ResolvedModel) -> None:
+    # Loading costs ~2 s and ~530 MB: a second engine on the same directory reuses the model.
+    with AsrEngine(ko_model, workers=1, pool_size=0) as other:
+        assert other._vosk_model is engine._vosk_model
+
+
+def test_a_recogniser_fed_past_its_budget_is_retired(ko_model: ResolvedModel, speech: dict[str, Speech],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Word times count from a recogniser's creation in floats that coarsen as they grow: one
+    # fed past the budget is not pooled again, and the next utterance gets a fresh one whose
+    # words still count from the stream's start. (An engine of its own, so that no other test
+    # has fed its recognisers; the model is the shared one.)
+    from voicebot.asr import engine as engine_module
+
+    s = speech["aniyo_16k_l16"]
+    monkeypatch.setattr(engine_module, "RETIRE_AFTER_SAMPLES", len(s.pcm) * 5 // 2)
+    with AsrEngine(ko_model, workers=1, pool_size=1, warm_rates_hz=()) as eng:
+        with eng.new_stream(s.rate_hz, GRAMMAR) as stream:
+            stream.accept(pcm_bytes(s))
+            first = stream.finish()  # fed once: under the budget, pooled again
+            stream.accept(pcm_bytes(s))
+            stream.accept(pcm_bytes(s))
+            stream.finish()  # fed three times: retired
+            stream.accept(pcm_bytes(s))
+            third = stream.finish()
+        stats = eng.pool_stats()
+    assert stats["retired"] == 1 and stats["created_grammar"] == 2  # the first and its replacement
+    assert first.text == third.text == "아니요"
+    assert abs((third.words[0].start_s - 3 * s.duration_s) - first.words[0].start_s) < 0.1

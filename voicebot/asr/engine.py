@@ -70,6 +70,26 @@ _CHUNK_S = 0.2
 # Idle recognisers are kept per (rate, grammar), up to pool_size each, for at most this many
 # distinct keys: a call script uses a handful of grammars, each reused on every call.
 _MAX_POOL_KEYS = 16
+# A pooled recogniser's word times count from its creation (see the module doc) and Vosk hands
+# them over as floats whose resolution falls as they grow (float32 holds every sample count only
+# up to 2**24). A recogniser fed more than this (2.3 h at 8 kHz, 70 min at 16 kHz; a week of a
+# busy server otherwise) is retired instead of going back to the pool, so word times stay exact
+# to the millisecond however long the server runs; its replacement is made on demand.
+RETIRE_AFTER_SAMPLES = 1 << 26
+
+# vosk.Model per model directory, shared by every engine in the process: a model is read-only
+# once loaded (recognisers on any thread share it), costs ~2 s and ~530 MB to load, and the
+# process serves one model (tests and tools that make several engines load it once).
+_MODELS: dict[str, vosk.Model] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _load_model(path: Path) -> vosk.Model:
+    key = str(path.resolve())
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = vosk.Model(key)
+        return _MODELS[key]
 
 
 @dataclass(frozen=True)
@@ -165,7 +185,7 @@ class AsrEngine:
             raise ModelNotFoundError(f"Vosk model directory {model.path} does not exist; see models/README.md")
         vosk.SetLogLevel(-1)
         try:
-            self._vosk_model = vosk.Model(str(model.path))
+            self._vosk_model = _load_model(model.path)
         except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
             raise EngineError(f"Vosk could not load the model in {model.path}: {exc}") from exc
         self.model = model
@@ -181,7 +201,7 @@ class AsrEngine:
         self._order = itertools.count()
         self._idle: dict[tuple[int, str | None], list[_Slot]] = {}
         self._oov_checked: set[str] = set()
-        self._created: dict[str, int] = {"free": 0, "grammar": 0}
+        self._created: dict[str, int] = {"free": 0, "grammar": 0, "retired": 0}
         self._in_use = 0
         if warm_rates_hz is None:
             warm_rates_hz = [model.sample_rate_hz]
@@ -304,11 +324,12 @@ class AsrEngine:
         return AsrResult("final", " ".join(r.text for r in finals if r.text), words)
 
     def pool_stats(self) -> dict[str, int]:
-        """Recognisers created so far (free-form / grammar), idle in the pool and in use by an
-        utterance right now (``/metrics`` and the benchmark read this)."""
+        """Recognisers created so far (free-form / grammar), retired (fed past
+        ``RETIRE_AFTER_SAMPLES``), idle in the pool and in use by an utterance right now (``/metrics`` and the benchmark read this)."""
         with self._lock:
             idle = sum(len(v) for v in self._idle.values())
             return {"created_free": self._created["free"], "created_grammar": self._created["grammar"],
+                    "retired": self._created["retired"],
                     "idle": idle, "in_use": self._in_use}
 
     def close(self) -> None:
@@ -377,7 +398,9 @@ class AsrEngine:
         key = (slot.rate_hz, slot.grammar)
         slots = self._idle.pop(key, [])
         self._idle[key] = slots  # dict order = least recently released key first
-        if len(slots) < self.pool_size:
+        if slot.fed_samples >= RETIRE_AFTER_SAMPLES:
+            self._created["retired"] += 1
+        elif len(slots) < self.pool_size:
             slots.append(slot)
         while len(self._idle) > _MAX_POOL_KEYS:
             del self._idle[next(iter(self._idle))]
