@@ -66,7 +66,8 @@ async def serve_vosk(runtime: Runtime, ws: ServerConnection) -> None:
                     if stream is None:
                         await ws.send('{"text": ""}')
                     else:
-                        await ws.send(final_text(await engine.run(stream.finish)))
+                        # The client waits on this reply to go on: before other calls' ongoing speech.
+                        await ws.send(final_text(await engine.run(stream.finish, urgent=True)))
                         partial = ""
                     if e.kind == "eof":
                         await ws.close(1000, "eof")
