@@ -341,6 +341,9 @@ class ChannelListener:
         self.session.on_turn(self.channel, text)
 
 
+AGENT_JOIN_MS = 1500  # agent segments this close belong to one line for compliance (see _agent_turn)
+
+
 class CallSession:
     """One call's state. ``handle`` takes adapter events; ``run`` owns the call's tasks."""
 
@@ -381,6 +384,8 @@ class CallSession:
         self.no_input_task: asyncio.Task[None] | None = None
         self.barge_task: asyncio.Task[None] | None = None
         self.promise: dict[str, Any] = {}
+        # The agent's previous segment in assist mode: (text, end_ms, flags raised for it).
+        self.agent_prev: tuple[str, int, frozenset[str]] | None = None
         self.dialogue: Any = None
         self.blocked: Any = None  # compliance Decision when the call may not go ahead
         self.account: Any = runtime.account_for(started.params, self.lang)
@@ -593,6 +598,10 @@ class CallSession:
     async def on_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
         """A final that is also a whole turn (typed turns, agent lines, assist mode)."""
         self.emit_final(channel, text, words, offset_ms)
+        if channel == "agent":
+            span = (int(words[0]["start_ms"]), int(words[-1]["end_ms"])) if words else None
+            self._agent_turn(text, span)
+            return
         self.on_turn(channel, text)
 
     def emit_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
@@ -622,13 +631,25 @@ class CallSession:
             self.say_queue.get_nowait()
         self._apply([dl.HandOff("technical_error", summary)])
 
-    def _agent_turn(self, text: str) -> None:
+    def _agent_turn(self, text: str, span_ms: tuple[int, int] | None = None) -> None:
+        """Flag what the agent said. Spoken lines arrive a segment at a time (a final after
+        each 300 ms pause), and a breach can straddle two ("we'll be calling" / "your employer
+        about this"): a segment that starts within AGENT_JOIN_MS of the previous one's end is
+        judged on its own and joined to it, and flags the previous segment did not already
+        raise are warned with the joined text."""
         from voicebot.nlu import agent_flags
 
         lang = self.lang if self.lang in ("en", "zh") else "en"
-        flags = agent_flags(text, lang)
+        flags = frozenset(agent_flags(text, lang))
+        shown, prev = text, self.agent_prev
+        if prev is not None and span_ms is not None and span_ms[0] - prev[1] <= AGENT_JOIN_MS:
+            joined = f"{prev[0]} {text}"
+            more = frozenset(agent_flags(joined, lang)) - prev[2] - flags
+            if more:
+                flags, shown = flags | more, joined
+        self.agent_prev = (text, span_ms[1], flags) if span_ms is not None else None
         if flags:
-            self.emit(EventType.COMPLIANCE_WARNING, channel="agent", text=text, flags=list(flags))
+            self.emit(EventType.COMPLIANCE_WARNING, channel="agent", text=shown, flags=sorted(flags))
 
     def _assist_caller_turn(self, text: str) -> None:
         from voicebot.nlu import understand
