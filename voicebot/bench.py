@@ -177,6 +177,29 @@ def spawn_server(tmp: Path, config: Any, max_calls: int, warm: bool) -> tuple[su
     return proc, int(ready.read_text().split()[0]), time.monotonic() - t0
 
 
+def machine_busy_s() -> float:
+    """CPU-seconds the whole machine has spent busy since boot (/proc/stat, all cores)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def settle(max_s: float = 240.0, busy_frac: float = 0.25) -> float:
+    """Wait until the machine is mostly idle (busy < ``busy_frac`` of its cores over 1 s), so a
+    phase does not start while an endpoint still decodes the previous phase's backlog (the
+    reference vosk-server goes on decoding queued audio after its clients hang up). Returns
+    the seconds waited."""
+    t0 = time.monotonic()
+    cores = os.cpu_count() or 1
+    while time.monotonic() - t0 < max_s:
+        b0 = machine_busy_s()
+        await asyncio.sleep(1.0)
+        if machine_busy_s() - b0 < busy_frac * cores:
+            break
+    return round(time.monotonic() - t0, 1)
+
+
 def metrics(http_base: str) -> dict[str, float]:
     text = urllib.request.urlopen(f"{http_base}/metrics", timeout=10).read().decode()
     out: dict[str, float] = {}
@@ -550,6 +573,9 @@ async def vosk_phase(url: str, n: int, duration_s: float, speech: dict[str, np.n
 def bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", default="1,4,8,12", help="concurrent calls, comma-separated (default 1,4,8,12)")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per N (default 30)")
+    parser.add_argument("--settle", type=float, default=240.0, metavar="S",
+                        help="before each phase wait up to S seconds for the machine to go idle "
+                        "(an endpoint may still be decoding the last phase's backlog; default 240, 0 = no wait)")
     parser.add_argument("--stagger", type=float, default=0.0, metavar="S",
                         help="spread the N calls' first dial over S seconds (default 0: all at once)")
     where = parser.add_mutually_exclusive_group()
@@ -644,13 +670,16 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
             report["idle_rss_mb"] = sampler.window(t_idle, time.monotonic())["rss_mb_median"]
         report["runs"] = []
         for n in ns:
-            run: dict[str, Any] = {"n": n, "loadavg": os.getloadavg()}
+            settled_s = await settle(args.settle)
+            run: dict[str, Any] = {"n": n, "loadavg": os.getloadavg(), "settle_s": settled_s}
             http_base = "http" + ws_base[2:]
             before = metrics(http_base)
             t_from = time.monotonic()
+            busy0 = machine_busy_s()
             stalls: list[tuple[float, float]] = []
             logs = await twilio_phase(ws_base, n, args.duration, speech, f"n{n}", stalls, args.stagger)
             t_to = time.monotonic()
+            busy = machine_busy_s() - busy0
             await asyncio.sleep(1.5)
             tw = analyse_twilio(logs, sessions, stalls)
             sent, received = tw.pop("_sent"), tw.pop("_received")
@@ -675,9 +704,14 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
                     tw.update(sampler.window(t_from + 2.0, t_to))
                     if report["idle_rss_mb"] is not None and tw["rss_mb_max"] is not None:
                         tw["rss_per_call_mb"] = round((tw["rss_mb_max"] - report["idle_rss_mb"]) / n, 2)
+                    if tw.get("cpu_pct_mean") is not None:
+                        # Everything but the server (this client, and whatever else runs): noise.
+                        machine_pct = 100 * busy / (t_to - t_from)
+                        tw["other_cpu_pct"] = round(max(0.0, machine_pct - tw["cpu_pct_mean"]), 1)
             run["twilio"] = tw
             if args.vosk_url:
                 vosk_url = f"{ws_base}/vosk" if args.vosk_url == "self" else args.vosk_url
+                run["vosk_settle_s"] = await settle(args.settle)
                 t_from = time.monotonic()
                 run["vosk"] = await vosk_phase(vosk_url, n, args.duration, speech, args.stagger)
                 if sampler and vosk_url.startswith(ws_base):
@@ -722,7 +756,7 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"server crash: N={c['n']} {c['phase']} phase, exit {c['returncode']}; log: {c['log_tail']}")
     for run in r["runs"]:
         t = run["twilio"]
-        print(f"\nN={run['n']} (load {la(run['loadavg'])}): {t['calls']} calls, {t['utterances']} utterances, "
+        print(f"\nN={run['n']} (load {la(run['loadavg'])}, after {run.get('settle_s')} s settling): {t['calls']} calls, {t['utterances']} utterances, "
               f"speech share {t['speech_share']}")
         print(f"  /twilio EoS->final ms p50/p95/max: {_ms(t['eos_final_ms'])}, missed {t['missed_finals']}")
         print(f"  /twilio endpoint->final ms p50/p95/max: {_ms(t['endpoint_final_ms'])}")
@@ -737,11 +771,12 @@ def print_report(r: dict[str, Any]) -> None:
               f"refused calls {t['refused']}")
         print(f"  call endings: {t['close_reasons']}")
         if t.get("cpu_pct_mean") is not None:
-            print(f"  server CPU% mean/max {t['cpu_pct_mean']}/{t['cpu_pct_max']}, RSS max {t['rss_mb_max']} MiB, "
+            print(f"  server CPU% mean/max {t['cpu_pct_mean']}/{t['cpu_pct_max']} (everything else {t.get('other_cpu_pct')}), "
+                  f"RSS max {t['rss_mb_max']} MiB, "
                   f"RSS per extra call {t.get('rss_per_call_mb')} MiB")
         if "vosk" in run:
             v = run["vosk"]
-            print(f"  /vosk   EoS->final ms p50/p95/max: {_ms(v['eos_final_ms'])}, missed {v['missed_finals']}, "
+            print(f"  /vosk   (after {run.get('vosk_settle_s')} s settling) EoS->final ms p50/p95/max: {_ms(v['eos_final_ms'])}, missed {v['missed_finals']}, "
                   f"merged into the next {v.get('merged')} of {v.get('utterances')}, speech share {v['speech_share']}, "
                   f"client lag max {v['client_lag_max_ms']} ms, failed streams {v['failed_streams']}" +
                   (" SERVER CRASHED" if v.get("server_crashed") else "") +
