@@ -363,7 +363,9 @@ async def twilio_call(url: str, call_id: str, speech: dict[str, np.ndarray], sto
             bot_busy = st["outstanding"] > 0 or now < st["playout_end"] + 0.1
             if not bot_busy:
                 quiet_s = now - max(st["playout_end"], st["last_mark"])
-                if st["prompts_done"] > answered_at and quiet_s >= pause_s:
+                # A prompt that ended while the borrower talked over it is answered after a pause
+                # too, not straight on (that would run two utterances together).
+                if st["prompts_done"] > answered_at and quiet_s >= pause_s and now - last_eos >= pause_s:
                     text = ANSWERS[0] if st["first_answer"] else rng.choice(ANSWERS)
                     st["first_answer"] = False
                     answered_at = st["prompts_done"]
@@ -432,6 +434,7 @@ def analyse_twilio(logs: list[CallLog], sessions: Path | None, stalls: list[tupl
     endpoint_final: list[float] = []
     v2v: list[float] = []
     align: list[float] = []
+    slowest: list[tuple[Any, ...]] = []  # (ms, call, audio start ms, audio EoS ms, text, answer)
     missed = 0
     for log in logs:
         utts = [u for u in log.utts if u.t_eos]
@@ -459,6 +462,8 @@ def analyse_twilio(logs: list[CallLog], sessions: Path | None, stalls: list[tupl
                 missed += 1
                 continue
             eos_final.append(hit[-1] - u.t_eos)
+            slowest.append((round((hit[-1] - u.t_eos) * 1000), log.call_id, round(a_start), round(a_eos), u.text,
+                            u.answer))
             ep = [t for t in ends if u.t_start <= t <= hit[-1]]
             if ep:  # the last speech end before the final: a turn with pauses has several
                 endpoint_final.append(hit[-1] - ep[-1])
@@ -473,6 +478,7 @@ def analyse_twilio(logs: list[CallLog], sessions: Path | None, stalls: list[tupl
         "utterances": sum(len(log.utts) for log in logs),
         "speech_share": round(sum(log.speech_s for log in logs) / total_s, 2) if total_s else None,
         "eos_final_ms": summary(eos_final), "missed_finals": missed,
+        "slowest": sorted(slowest, reverse=True)[:5],
         "endpoint_final_ms": summary(endpoint_final),
         "v2v_ms": summary(v2v),
         "align_ms": summary(align),
