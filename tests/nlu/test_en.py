@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parents[2]
     ("i only borrowed five hundred", None), ("call oh eight hundred five five five one two", None),
     ("twenty minutes", None), ("half", None), ("in four chunks", None), ("one more time", None),
     ("i can stretch to to twenty five", None), ("on the sixteen", None), ("the twenty second", None),
+    # pence / cents after the currency, halves before a scale word, years after "in"
+    ("eighty five pounds and fifty pence", 85.5), ("forty five dollars fifty cents", 45.5), ("twelve pounds fifty", 12.5),
+    ("one and a half grand", 1500), ("a grand and a half", 1500), ("two and a half thousand", 2500),
+    ("i paid them back in twenty twenty two", None), ("since two thousand and nineteen", None),
+    ("in twenty nineteen i paid fifty", 50), ("i'll put in two thousand", 2000), ("four hundred goes out friday", 400),
 ])
 def test_amounts(text: str, amount: float | None) -> None:
     assert committed_amount(text.split()) == (None if amount is None else float(amount))
@@ -43,6 +48,13 @@ def test_amounts(text: str, amount: float | None) -> None:
     ("around the twentieth", False, None), ("friday or monday", False, None), ("for the weekend", False, None),
     ("on wednesday", True, "2026-11-25"), ("on tuesday", True, "2026-11-24"), ("on the twenty second", True, "2026-11-22"),
     ("last night", True, "2026-11-27"), ("like an hour ago", True, "2026-11-28"), ("two days ago", True, "2026-11-26"),
+    # time asked for up to a day is that day; a state lasting until it is not
+    ("gimme till tomorrow arvo", False, "2026-11-29"), ("can you give me till the tenth", False, "2026-12-10"),
+    ("can you extend my deadline until the eighteenth", False, "2026-12-18"), ("i'm skint till christmas", False, None),
+    ("could we hold off till the new year", False, None),
+    ("in like an hour", False, "2026-11-28"), ("by end of day", False, "2026-11-28"),
+    ("i put it on friday just gone", False, "2026-11-27"),
+    ("sixty five every friday starting this friday", False, "2026-12-04"), ("fifty every friday", False, None),
 ])
 def test_dates(text: str, past: bool, expected: str | None) -> None:
     got = resolve_date(text, TODAY, past=past)
@@ -165,6 +177,24 @@ def test_blind_agent_targets(name: str) -> None:
     ("ill pay it tomorrow", {"promise_to_pay"}, None, "2026-11-29"),
     ("my son's in hospital he can't talk", {"wrong_party"}, None, None),
     ("you're killing me with these calls stop ringing", {"cease_contact"}, None, None),
+    # round 9 (en_blind8 classes)
+    ("okay fine two hundred on wednesday now stop calling me", {"cease_contact", "promise_to_pay"}, 200.0, "2026-12-02"),
+    ("my sister took care of it for me on tuesday", {"already_paid"}, None, "2026-11-24"),
+    ("i gave three hundred in cash to one of your collectors on thursday", {"already_paid"}, 300.0, "2026-11-26"),
+    ("paid ninety on the twentieth through the app", {"already_paid"}, 90.0, "2026-11-20"),
+    ("i'll have every penny paid up by the twenty third", {"promise_to_pay"}, None, "2026-12-23"),
+    ("i'm skint and even if i wasn't i wouldn't pay you", {"refuse"}, None, None),
+    ("you can wait till hell freezes over", {"refuse"}, None, None),
+    ("i'd sooner starve in the street than give you a penny", {"refuse"}, None, None),
+    ("i settled this with another collection agency years ago", {"already_paid", "dispute"}, None, None),
+    ("the baby's crying give me a second", {"none"}, None, None),
+    ("the car died and the repairs wiped me out can i skip this month", {"payment_plan"}, None, None),
+    ("my brother overdosed last month and we're all in bits", {"distress"}, None, None),
+    ("i'm killing myself doing overtime but you'll get your two hundred on the third", {"promise_to_pay"}, 200.0, "2026-12-03"),
+    ("give me till monday and i'll pay the two hundred", {"promise_to_pay"}, 200.0, "2026-11-30"),
+    ("this isn't gary it's his brother", {"wrong_party"}, None, None),
+    ("yup that's my date of birth", {"affirm"}, None, None),
+    ("agent agent", {"request_agent"}, None, None),
 ])
 def test_general_rules(text: str, intents: set[str], amount: float | None, day: str | None) -> None:
     got = understand(text, "en", TODAY)
@@ -172,9 +202,22 @@ def test_general_rules(text: str, intents: set[str], amount: float | None, day: 
     assert not got.critical
 
 
+@pytest.mark.parametrize("text, intents", [
+    ("i've been paying thirty a week since may", {"already_paid"}),  # payment history, no plan
+    ("i'm skint and even if i wasn't i wouldn't pay you", {"refuse"}),  # a refusal is no plan
+    ("give me till monday and i'll pay the two hundred", {"promise_to_pay"}),
+    ("i have a plan to end my life", {"distress"}),
+])
+def test_plan_vetoes_in_rules(text: str, intents: set[str]) -> None:
+    from voicebot.nlu.en import _intents, normalise
+    assert _intents(normalise(text))[0] == intents
+
+
 @pytest.mark.parametrize("text", [
     "i won't be around by the time that's due", "i've been stockpiling my medication",
     "nobody would miss me if i was dead", "i'm thinking of ending it tonight",
+    "i don't feel safe with myself tonight", "i just want the pain to stop for good",
+    "you can collect it from my estate soon enough", "i don't think i'll make it to christmas",
 ])
 def test_indirect_self_harm_is_critical(text: str) -> None:
     got = understand(text, "en", TODAY)
@@ -186,6 +229,12 @@ def test_indirect_self_harm_is_critical(text: str) -> None:
     ("this message is from the county court bailiff service", ("false_representation",)),
     ("okay i'll leave you my name it's dan and the number is oh one six one four nine six zero", ()),
     ("expect a visit from our guys", ("threat",)),
+    # a threat to tell the borrower's family about their own debt is a threat, not a disclosure
+    ("i'll ring your mother tonight and tell her about this loan", ("threat",)),
+    ("i'm calling your office because mr smith has an unpaid debt with us", ("third_party_disclosure",)),
+    ("i'm calling your workplace because you haven't paid your loan", ("threat",)),
+    ("i work for the government debt recovery department", ("false_representation",)),
+    ("your benefits will be stopped once we report this", ("threat",)),
 ])
 def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
     assert agent_flags(text, "en") == flags
@@ -194,6 +243,8 @@ def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("text", [
     "i have to take my tablets now call me later", "i am going to jump on a call", "my boss will kill me",
     "i want to end this call", "what is the point of calling me every day", "you're killing me with these calls",
+    "i'd sooner die in a ditch than give you a cent", "you won't see another penny from me",
+    "i'm killing myself working double shifts", "i'd kill for a day off",
 ])
 def test_everyday_wording_is_not_critical(text: str) -> None:
     assert not understand(text, "en", TODAY).critical

@@ -124,3 +124,57 @@ def test_blind2_caller_floors() -> None:
     scores = score_lines(load_jsonl(OWN / "zh_blind2_caller.jsonl"))["caller"]
     for figure, floor in BLIND2_FLOORS.items():
         assert scores[figure] >= floor, (figure, scores[figure])
+
+
+@pytest.mark.parametrize(("text", "intents"), [
+    # a weekday or day with 就 ... 了 / 过去了 is a payment made; a 把 clause ahead is a promise
+    ("周二 那天 就 转 过去 了", ("already_paid",)),
+    ("星期一 就 还 了 一千 块 了", ("already_paid",)),
+    ("三十号 我 把 一万五 还 了", ("promise_to_pay",)),
+    ("等 我 把 车 卖 了 就 把 三万 还 了", ("promise_to_pay",)),
+    # a bare time word on a payment line is when the money comes, not a callback
+    ("待会儿 我 用 微信 还 二百", ("promise_to_pay",)),
+    ("改天 吧", ("callback",)),
+    # a plan asked for keeps no promise; a dated part payment is the promise itself
+    ("可不可以 等 我 发 了 工资 再 还", ("payment_plan",)),
+    ("十五号 再 还 行 不 行", ("payment_plan",)),
+    ("后天 先 还 一半", ("promise_to_pay",)),
+    # fee complaints next to a plan request are its reason; alone they are a dispute
+    ("利息 高 得 离谱 能 不能 减 一点", ("payment_plan",)),
+    ("你们 这 罚息 简直 是 抢钱", ("dispute",)),
+    # hardship without a request is distress only
+    ("我 住院 一 个 月 了 哪 有 钱 还", ("distress",)),
+    # numbers that belong to someone else
+    ("这 是 单位 前台 的 座机", ("wrong_party",)),
+    ("这 号 以前 是 我 哥 的 现在 我 在 用", ("wrong_party",)),
+    ("我 爸 前年 就 过世 了 这 卡 是 他 的", ("wrong_party",)),
+    # refusals and their rhetoric
+    ("不 还", ("refuse",)),
+    ("免谈", ("refuse",)),
+    ("弄 啥 嘞 俺 说 了 不 还", ("refuse",)),
+    # the caller's own yes survives a question after it; impatience next to 别再打 is no yes
+    ("是 本人 你 是 哪 里", ("affirm", "ask_info")),
+    ("行 行 行 周五 还 你们 别 再 打 了", ("promise_to_pay", "cease_contact")),
+    ("不 许 再 打 我 单位 电话", ("cease_contact",)),
+])
+def test_rule_classes(text: str, intents: tuple[str, ...]) -> None:
+    assert understand(text, "zh", TODAY).intents == intents
+
+
+@pytest.mark.parametrize("text", ["我 表哥 前 阵子 想 不 开 自杀 了 我 到 现在 都 缓 不 过来",
+                                  "我 舅舅 跳楼 走 的 我 现在 一 听 电话 就 发抖",
+                                  "我 老板 会 骂 死 我 的",
+                                  "这 破 车 又 熄火 了 死 在 半路 上"])
+def test_someone_elses_death_and_figures_of_speech_are_not_critical(text: str) -> None:
+    assert not understand(text, "zh", TODAY).critical
+
+
+@pytest.mark.parametrize("text", ["我 胳膊 上 又 多 了 几 道 口子", "我 刚 把 刀 放 下 找 个 人 陪 我 说 说 话"])
+def test_wounds_and_weapons_are_critical(text: str) -> None:
+    got = understand(text, "zh", TODAY)
+    assert got.critical and "distress" in got.intents
+
+
+def test_critical_line_keeps_only_distress_and_a_request_for_a_person() -> None:
+    got = understand("反正 我 也 撑 不 了 多久 了 你们 爱 咋 咋 地", "zh", TODAY)
+    assert got.critical and got.intents == ("distress",)

@@ -63,3 +63,45 @@ def test_find_date_future(text: str, iso: str | None) -> None:
 def test_find_date_past(text: str, iso: str) -> None:
     got = find_date(normalise(text), TODAY, past=True)
     assert got is not None and got.isoformat() == iso
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    # a trailing 一 that starts the next word (一次 / 一起 / 一下 / 一口气) is not part of the number
+    ("元旦 那天 我 把 剩下 的 四万 一次 结清", 40000), ("四万 一起 还", 40000), ("我 还 一千一", 1100),
+    ("八千 一 分 不 少", 8000),
+    # approximate sums commit to no amount
+    ("下 礼拜 我 还 一千 多", None), ("还 你 一千 多 块", None),
+    # 分 splitting the sum is no unit: the per-instalment sum counts
+    ("每个月 一千 分 半年 还 完", 1000), ("三千 分期", 3000), ("给 你 打 三十 分钟", None),
+])
+def test_find_amount_new_forms(text: str, amount: float | None) -> None:
+    assert find_amount(normalise(text)) == amount
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    # hours and minutes from now (or ago) fix today
+    ("一个 小时 后", "2026-11-28"), ("半 个 钟头 后 再 打", "2026-11-28"), ("二十 分钟 以后", "2026-11-28"),
+    ("三个小时以后转你2000", "2026-11-28"),
+    # fixed-date holidays, next occurrence
+    ("平安夜 之前", "2026-12-24"), ("双十一", "2027-11-11"), ("国庆节", "2027-10-01"), ("情人节", "2027-02-14"),
+    # self-corrections take the later day
+    ("礼拜 三 呃 礼拜 四 吧 礼拜 四 给 你", "2026-12-03"), ("不是 周三 是 周四", "2026-12-03"),
+    ("明天 还 不 了 后天 吧 后天 还 一千", "2026-11-30"), ("周三 不对 周五", "2026-12-04"),
+    # 上 ending a place word is no 上周
+    ("我 在 工地 上 周五 发 了 钱 就 还", "2026-12-04"),
+    # 这就 is now, but 这就是 is no time
+    ("我 这 就 去 还", "2026-11-28"), ("这 就是 我 的 全部 了", None),
+    # two days without a correction: the first one named
+    ("周三 周四 都 行", "2026-12-02"),
+])
+def test_find_date_new_forms(text: str, iso: str | None) -> None:
+    got = find_date(normalise(text), TODAY)
+    assert (got.isoformat() if got else None) == iso
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("一 个 钟头 前", "2026-11-28"), ("两 个 小时 前", "2026-11-28"), ("二十四号 那天", "2026-11-24"),
+])
+def test_find_date_past_new_forms(text: str, iso: str) -> None:
+    got = find_date(normalise(text), TODAY, past=True)
+    assert got is not None and got.isoformat() == iso

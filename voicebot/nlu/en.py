@@ -9,16 +9,21 @@ which follow shared/data/README.md:
 2. A relative reporting the borrower dead / in hospital / in jail is ``wrong_party`` only,
    unless the speaker shows their own distress beyond that event, speaks of it as recent, or
    acts as the borrower (promises, pays, asks for a plan) -- then it is ``distress``.
-3. ``promise_to_pay`` needs a commitment not negated ("i won't pay", "you'll never see").
+3. ``promise_to_pay`` needs a commitment not negated ("i won't pay", "you'll never see"); a
+   refusal cancels both a promise and a plan ("i'm skint and even if i wasn't i wouldn't pay").
 4. ``already_paid`` is vetoed by partial/hypothetical payment ("paid off the principal").
 5. ``affirm`` / ``deny`` are whole-utterance answers ("yeah you got him", "no ma'am"),
    plus identity confirmations anywhere ("yes speaking and ...") and a leading "no i ...".
 6. Nothing matched -> ``("none",)``; "none" is never combined.
 7. ``callback`` words inside a ban or a third party's whereabouts are not a callback ("don't
    ring me again", "he's at work right now"); a bare "no that's not right" is deny, not dispute.
-8. A line with no other intent but a money amount and a day is a promise ("two fifty on the
-   tenth"); an instalment offer with no day ("i can only manage twenty a week") is
-   payment_plan, not also a promise, unless a firm promise is worded ("i'll pay ...").
+8. A line with no other intent (a ban on calls aside) but a money amount and a day is a
+   promise ("two fifty on the tenth", "two hundred on wednesday now stop calling me"); an
+   instalment offer with no day ("i can only manage twenty a week") is payment_plan, not also
+   a promise, unless a firm promise is worded ("i'll pay ...").
+   With a day already past ("forty five pounds last sunday") the bare amount is already_paid.
+9. ``payment_plan`` words inside payment history ("i've been paying forty a week") or inside a
+   request for time that leads into a promise ("give me till monday and i'll pay") are no plan.
 
 The amount is reported only with promise_to_pay / already_paid / payment_plan; the date only
 with those or callback, and already-paid lines (without a promise) resolve past days.
@@ -72,10 +77,10 @@ def _whole(name: str) -> re.Pattern[str]:
 
 
 _SEARCH: dict[str, re.Pattern[str] | None] = {name: _rx(name) for name in (
-    "critical", "critical_veto", "distress", "payment_plan", "promise_to_pay", "promise_negation",
+    "critical", "critical_veto", "distress", "payment_plan", "payment_plan_veto", "promise_to_pay", "promise_negation",
     "already_paid", "already_paid_veto", "dispute", "request_agent", "wrong_party",
     "third_person_event", "recent_event", "callback", "refuse", "cease_contact",
-    "affirm_anywhere", "deny_leading", "ask_info", "promise_strong")}
+    "affirm_anywhere", "deny_leading", "ask_info", "promise_strong", "bare_past")}
 _WHOLE = {name: _whole(name) for name in ("affirm_whole", "deny_whole", "none_whole")}
 # Patterns that match in few lines, screened by one regex of all their alternatives: where it
 # finds nothing, none of them can match (each is the same word-start anchored alternation),
@@ -146,7 +151,7 @@ def _intents(text: str) -> tuple[set[str], bool]:
     if critical:
         found.add("distress")
     blockers: list[tuple[int, int]] = []
-    for name in ("dispute", "request_agent", "wrong_party", "refuse", "cease_contact", "ask_info", "payment_plan"):
+    for name in ("dispute", "request_agent", "wrong_party", "refuse", "cease_contact", "ask_info"):
         if name in ("wrong_party", "cease_contact"):
             spans = _spans(name, text, skip)
             if spans:
@@ -154,6 +159,11 @@ def _intents(text: str) -> tuple[set[str], bool]:
                 blockers += spans
         elif _has(name, text, skip):
             found.add(name)
+    # 9. plan words inside payment history or a request for time before a promise are no plan.
+    if _has("payment_plan", text):
+        plan_vetoes = _spans("payment_plan_veto", text)
+        if not plan_vetoes or any(not _inside(s, plan_vetoes) for s in _spans("payment_plan", text)):
+            found.add("payment_plan")
     # "don't ring me again", "he's at work right now": the callback words belong to a ban or
     # to a third party's whereabouts, not to a request to ring back.
     if any(not _overlaps(s, blockers) for s in _spans("callback", text, skip)):
@@ -193,8 +203,9 @@ def _intents(text: str) -> tuple[set[str], bool]:
         found.discard("dispute")  # a bare "no that's not right" answers a question
     elif _has("deny_leading", text, skip):
         found.add("deny")
-    if "refuse" in found:
+    if "refuse" in found:  # a refusal is neither a promise nor a plan ("i'm skint and i wouldn't pay anyway")
         found.discard("promise_to_pay")
+        found.discard("payment_plan")
     if _WHOLE["none_whole"].fullmatch(text) and not critical:
         return set(), False
     return found, critical
@@ -207,11 +218,13 @@ def understand(text: str, today: date) -> Understanding:
     if not critical and assess(norm, "en").critical:  # recall-leaning cue layer (safety.py)
         found, critical = (found - {"none"}) | {"distress"}, True
     tokens = norm.split()
-    if not found - {"affirm"}:
+    if not found - {"affirm", "cease_contact"}:
         # A bare amount with a day ("two fifty on the tenth", "twelve hundred by wednesday")
-        # answers "how much and when": a promise even without a verb.
+        # answers "how much and when": a promise even without a verb, also when the caller
+        # adds "and stop calling me" ("fine two hundred on wednesday now stop ringing").
         if committed_amount(tokens) is not None and resolve_date(norm, today) is not None:
-            found.add("promise_to_pay")
+            # ... unless the day is behind us ("forty five pounds last sunday"): a payment made.
+            found.add("already_paid" if _SEARCH["bare_past"].search(norm) else "promise_to_pay")  # type: ignore[union-attr]
     found, critical = refine(found, critical, norm, "en")  # trained model adds recall (classifier.py)
     amount = committed_amount(tokens) if found & _AMOUNT_INTENTS else None
     day = None

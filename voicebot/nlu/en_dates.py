@@ -5,8 +5,12 @@ strictly after today; "the fifteenth" -> its next occurrence; end of the month -
 day; in two weeks -> +14 days; "by friday" takes Friday; next week, payday, the weekend and
 "around the 20th" fix no single day (None). With ``past=True`` (already-paid lines) weekdays
 and days of the month resolve to their previous occurrence ("on wednesday" -> the Wednesday
-before today). The first dated expression wins; two different days joined by "or" are
-vague. Word lists and phrases live in ``data/en/dates.toml``.
+before today), and so does a weekday "just gone" ("friday just gone"). "till" / "until" a day
+is vague ("skint till christmas") unless time is asked for up to it ("give me till the tenth"
+-> that day); a recurring day ("every friday") yields to a fixed start day ("starting this
+friday"); "like" after "in" is a filler ("in like an hour"). The first dated expression wins;
+two different days joined by "or" are vague. Word lists and phrases live in
+``data/en/dates.toml``.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import re
 from datetime import date, timedelta
 
 from voicebot.nlu.en_numbers import find_numbers
-from voicebot.nlu.lexicon import load_data
+from voicebot.nlu.lexicon import alternation, load_data
 
 _DATA = load_data("en", "dates")
 _WEEKDAYS: list[str] = _DATA["weekdays"]
@@ -27,12 +31,22 @@ _HOLIDAYS: dict[str, list[int]] = _DATA["holidays"]
 _UNIT_DAYS: dict[str, int] = _DATA["unit_days"]
 _VAGUE_BEFORE = frozenset(_DATA["vague"]["before"])
 _VAGUE_AFTER: list[str] = _DATA["vague"]["after"]
+# "till friday" is vague ("skint till christmas") unless someone asks for time up to that day
+# ("give me till the tenth", "can you extend it until the eighteenth"): then it is that day.
+_UNTIL = frozenset(_DATA["until"]["words"])
+_UNTIL_ASK = frozenset(_DATA["until"]["asking"])
+# "every friday starting this friday": a recurring day fixes nothing, the start day does.
+_RECURRING = frozenset(_DATA["recurring"]["words"])
+# "like" is a filler ("in like an hour" = "in an hour"): dropped after these words.
+_FILLER_LIKE = re.compile(r"\b(in|within|by|around|about|for|till|until|on) like\b")
 # "now" alone is weak evidence: "i can't now but on friday" means Friday.
 _WEAK = frozenset({"now", "right now"})
 
 
 def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    """Longest first, as a first-character trie (lexicon.alternation: the same matches, each
+    distinct first character compared once instead of once per word; speed)."""
+    return alternation([re.escape(w) for w in sorted(words, key=len, reverse=True)])
 
 
 _PHRASES = re.compile(
@@ -133,6 +147,8 @@ def _ordinal_dates(tokens: list[str], today: date, past: bool) -> list[tuple[int
 
 def resolve_date(text: str, today: date, past: bool = False) -> date | None:
     """The single day ``text`` (normalised: lowercase, single spaces) fixes, or None."""
+    if " like " in text:
+        text = _FILLER_LIKE.sub(r"\1", text)
     tokens = text.split()
     # (char start, char end, day, weak)
     hits: list[tuple[int, int, date | None, bool]] = []
@@ -156,6 +172,8 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
             phrase = m.group("phrase")
             if phrase in _RELATIVE:
                 day = today + timedelta(days=_RELATIVE[phrase])
+            elif phrase == "new year" and text[max(0, m.start() - 4):m.start()] == "the ":
+                day = None  # "in the new year", "till the new year": a season, not a day
             else:
                 month, dom = _HOLIDAYS[phrase]
                 day = _month_day(today, month, dom, past)
@@ -168,8 +186,9 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
         elif m.group("unit") or m.group("unit1"):
             qty_word = m.group("qty") or "a"
             qty = int(qty_word) if qty_word.isdigit() else _QTY.get(qty_word)
-            prefix = text[max(0, m.start() - 3):m.start()]
-            explicit = m.group(0).startswith(("in ", "within ")) or m.group("rel") or prefix.endswith("in ")
+            prefix = text[max(0, m.start() - 8):m.start()]
+            # "give me two weeks and you'll have it" counts from today like "in two weeks"
+            explicit = m.group(0).startswith(("in ", "within ")) or m.group("rel") or prefix.endswith(("in ", "give me ", "gimme "))
             if qty is None or not explicit or m.group(0).startswith("within "):
                 hits.append((m.start(), m.end(), None, False))
                 continue
@@ -178,9 +197,11 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
             hits.append((m.start(), m.end(), today + timedelta(days=sign * days), False))
         elif m.group("wd"):
             index = _WEEKDAY_INDEX[m.group("wd")]
-            day = _weekday(today, index, past, m.group("mod") or "")
+            tail = text[m.end():]
+            gone = tail.startswith(" just gone") or tail.startswith(" that's just gone")
+            day = _weekday(today, index, past or gone, m.group("mod") or "")
             # "saturday week" (British): a week after the coming Saturday.
-            if not past and text[m.end():].startswith(" week") and not text[m.end():].startswith(" weeks"):
+            if not past and not gone and tail.startswith(" week") and not tail.startswith(" weeks"):
                 day += timedelta(days=7)
             hits.append((m.start(), m.end(), day, False))
     if not hits:
@@ -188,13 +209,25 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
     hits.sort()
     # Vague markers make the nearest date no single day.
     resolved: list[tuple[int, int, date | None, bool]] = []
+    recurring: list[bool] = []
     for start, end, day, weak in hits:
-        before_words = [w for w in text[:start].split()[-3:] if w not in ("the", "on", "like")]
+        before_all = text[max(0, start - 64):start].split()  # the last few words are enough
+        if start > 64 and before_all:
+            before_all = before_all[1:]  # maybe cut mid-word
+        before_words = [w for w in before_all[-3:] if w not in ("the", "on", "like")]
         after_text = text[end:].lstrip()
-        if (before_words and before_words[-1] in _VAGUE_BEFORE) or \
-                any(after_text == v or after_text.startswith(v + " ") for v in _VAGUE_AFTER):
+        vague = bool(before_words) and before_words[-1] in _VAGUE_BEFORE
+        if vague and before_words[-1] in _UNTIL and _UNTIL_ASK.intersection(before_all[-6:-1]):
+            vague = False  # "give me till the tenth"
+        if vague or any(after_text == v or after_text.startswith(v + " ") for v in _VAGUE_AFTER):
             day = None
         resolved.append((start, end, day, weak))
+        recurring.append(bool(before_words) and before_words[-1] in _RECURRING)
+    # "sixty five every friday starting this friday": the recurring day yields to a fixed one.
+    if len(resolved) > 1 and recurring[0] and resolved[0][2] is None:
+        later = [h for h, rec in zip(resolved[1:], recurring[1:]) if h[2] is not None and not rec]
+        if later:
+            resolved = later
     strong = [h for h in resolved if not h[3]] or resolved
     # "wednesday the ninth": the day of the month names the date, the weekday only labels it.
     if len(strong) > 1 and text[strong[0][1]:strong[1][0]].strip() in ("the", "") \

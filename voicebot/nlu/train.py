@@ -6,7 +6,7 @@ weights over a fixed file order, so the same files give the same weights on the 
 ``SEED`` fixes the only arbitrary choice left (the order lines are stacked in).
 
 Training files are the labelled caller sets the rules were developed on (TRAIN_FILES), the
-spent blind sets (``en_blind5/6/7_caller``, ``zh_blind4/5/6_caller``: each was scored once and
+spent blind sets (``en_blind5/6/7/8_caller``, ``zh_blind4/5/6/7_caller``: each was scored once and
 its figures seen, and the rules were then tuned on its mistakes, so they no longer measure
 anything unseen) and ``{en,zh}_train_extra.jsonl``
 (written for training: indirect self-harm hints, distress, disputes, agent requests, plans and
@@ -45,21 +45,21 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
            OWN_DATA / "en_blind_caller.jsonl", OWN_DATA / "en_blind2_caller.jsonl",
            OWN_DATA / "en_blind3_caller.jsonl", OWN_DATA / "en_blind4_caller.jsonl",
            OWN_DATA / "en_blind5_caller.jsonl", OWN_DATA / "en_blind6_caller.jsonl",
-           OWN_DATA / "en_blind7_caller.jsonl",
+           OWN_DATA / "en_blind7_caller.jsonl", OWN_DATA / "en_blind8_caller.jsonl",
            OWN_DATA / "en_train_extra.jsonl"),
     "zh": (SHARED_DATA / "nlu_dev_zh.jsonl", OWN_DATA / "zh_caller.jsonl", OWN_DATA / "zh_heldout.jsonl",
            OWN_DATA / "zh_blind_caller.jsonl", OWN_DATA / "zh_blind2_caller.jsonl",
            OWN_DATA / "zh_blind3_caller.jsonl", OWN_DATA / "zh_blind4_caller.jsonl",
            OWN_DATA / "zh_blind5_caller.jsonl", OWN_DATA / "zh_blind6_caller.jsonl",
-           OWN_DATA / "zh_train_extra.jsonl"),
+           OWN_DATA / "zh_blind7_caller.jsonl", OWN_DATA / "zh_train_extra.jsonl"),
 }
 # Never trained on: en_check9 / zh_check8, written before the blind7/blind6 tuning round and
 # scored once at its end; en_check8 / zh_check7 (spent, but kept out of training so that
 # tests/nlu/test_classifier.py's model-alone regression checks still see lines it never fitted).
 # en_blind8 / zh_blind7 (and the en_blind6 / zh_blind4 agent sets) were written by an engineer
-# who never saw this code or its data, and scored once after this round: held out too.
-HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
-            "en_blind8_caller.jsonl", "zh_blind7_caller.jsonl")
+# who never saw this code or its data and scored once (en 0.834, zh 0.854 macro-F1); spent since,
+# and trained on. en_blind9 / zh_blind8 (en_blind7 / zh_blind5 agent) are the next unseen sets.
+HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
 # only false alarms once rules + safety cues were in front of the model (in-sample critical
 # precision en_blind4 0.75, zh_blind2 0.96; spent zh_blind4 1.0 -> 0.885, recall unchanged).

@@ -8,9 +8,16 @@ Rules plus lexicons. The lexicons are data (``voicebot/nlu/data/zh/caller.toml``
 2. every intent's patterns run over the normalised text; ``promise_to_pay``, ``refuse``,
    ``callback`` and ``ask_info`` matches are cancelled by a nearby "block" pattern
    (能不能先还 is a request, not a promise; 别再打 is not a callback).
-3. cross-intent rules: critical implies distress; a relative reporting the borrower dead,
-   in hospital or in jail is wrong_party only; already_paid beats promise_to_pay unless a
-   future cue remains; 'none' only when nothing else fired.
+3. cross-intent rules: critical implies distress, and a critical line keeps only distress, a
+   request for a person, a plea to stop calling and a dated promise about money; a caller.toml
+   critical hint whose nearest subject is someone else (我表哥想不开自杀了) is no hint; a relative
+   reporting the borrower dead, in hospital or in jail is wrong_party only; already_paid beats
+   promise_to_pay unless a future cue remains (a bare weekday or date with 就...了 is a payment
+   made, 三十号我把一万五还了 a promise); bare time words (待会儿, 改天) are a callback only on
+   lines that are not about paying; a plan asked for cancels the promise (十号再还行不行), a dated
+   part payment cancels the plan (后天还一半); hardship with no request is distress, not a plan;
+   fee complaints beside a plan request and insults beside a refusal are no dispute; a
+   rhetorical 弄啥嘞 next to content is no question; 'none' only when nothing else fired.
 4. amount only for promise/paid/plan lines, date for those and callbacks (past days for
    already_paid lines).
 """
@@ -25,7 +32,7 @@ from pathlib import Path
 
 from voicebot.nlu import AGENT_FLAGS, Understanding
 from voicebot.nlu.classifier import refine
-from voicebot.nlu.lexicon import fast_compile
+from voicebot.nlu.lexicon import alternation, fast_compile
 from voicebot.nlu.safety import assess
 from voicebot.nlu.zh_dates import find_date
 from voicebot.nlu.zh_numbers import find_amount
@@ -36,8 +43,10 @@ _PARTICLES_RE = re.compile(r"(?:的|呀|啊|呢|吧|嘞|哈|哦|了|啦|嘛|么)
 _LEAD_FILLERS_RE = re.compile(r"^(?:(?:那个|呃|哎|喂|啊|哦|额|嗯|就是)\s)+")
 _QUESTION_END_RE = re.compile(r"(?:吗|么|不|没|呢)$")
 _BLOCK_REACH = 5  # characters before a match in which a block pattern cancels it
+_SUBJECT_REACH = 10  # characters before a critical hint searched for its subject
 _PAY_INTENTS = frozenset({"promise_to_pay", "already_paid", "payment_plan"})
 _DATED_INTENTS = _PAY_INTENTS | {"callback"}
+_RHETORICAL_WITH = frozenset({"refuse", "already_paid", "promise_to_pay", "dispute", "cease_contact"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +61,29 @@ class _CallerLexicon:
     blocks: dict[str, re.Pattern[str]]
     relative_event: re.Pattern[str]
     future_cue: re.Pattern[str]
+    day_cue: re.Pattern[str]
+    future_ba: re.Pattern[str]
     past_cue: re.Pattern[str]
     plan_request: re.Pattern[str]
+    plan_weak: re.Pattern[str]
+    plan_period: re.Pattern[str]
+    plan_as_dispute: re.Pattern[str]
+    plan_partial: re.Pattern[str]
+    plan_deferral: re.Pattern[str]
+    plan_when: re.Pattern[str]
+    dispute_fee: re.Pattern[str]
+    dispute_insult: re.Pattern[str]
+    callback_soft: re.Pattern[str]
+    ask_rhetorical: re.Pattern[str]
+    affirm_strong: re.Pattern[str]
+    contact_words: re.Pattern[str]
+    money_words: re.Pattern[str]
+    by_name: dict[str, re.Pattern[str]]
     critical: re.Pattern[str]
     idioms: re.Pattern[str]
+    self_subject: re.Pattern[str]
+    third_subject: re.Pattern[str]
+    third_object: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +95,17 @@ class _AgentLexicon:
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str]:
-    return fast_compile("|".join(f"(?:{p})" for p in patterns))
+    """One regex matching what any of ``patterns`` matches (the same match at every position),
+    arranged as a first-character trie: see voicebot.nlu.lexicon.alternation."""
+    return fast_compile(alternation(patterns))
 
 
 @lru_cache(maxsize=1)
 def _caller_lexicon() -> _CallerLexicon:
     with open(DATA_DIR / "caller.toml", "rb") as fh:
         data = tomllib.load(fh)
+    with open(DATA_DIR / "safety.toml", "rb") as fh:
+        subjects = tomllib.load(fh)  # the safety layer's people: who a critical hint is about
     intents = data["intents"]
     slips = sorted(((a, b) for a, b in data["normalise"]["slips"]), key=lambda ab: -len(ab[0]))
     blocks = {
@@ -84,7 +116,7 @@ def _caller_lexicon() -> _CallerLexicon:
         "already_paid": intents["already_block"],
     }
     compiled = tuple(
-        (name, _alternation(patterns))
+        (name, _alternation(patterns + [intents["relative_event"]] if name == "wrong_party" else patterns))
         for name, patterns in intents.items()
         if isinstance(patterns, list)
     )
@@ -97,13 +129,31 @@ def _caller_lexicon() -> _CallerLexicon:
         deny_lead=re.compile(data["deny"]["lead"]),
         intents=compiled,
         blocks={name: fast_compile(pattern) for name, pattern in blocks.items()},
-        # The last wrong_party pattern is the "relative reports an event" family.
-        relative_event=re.compile(intents["wrong_party"][-1]),
-        future_cue=re.compile(intents["future_cue"]),
-        past_cue=re.compile(intents["past_cue"]),
-        plan_request=re.compile(intents["plan_request"]),
+        relative_event=fast_compile(intents["relative_event"]),
+        future_cue=fast_compile(intents["future_cue"]),
+        day_cue=fast_compile(intents["day_cue"]),
+        future_ba=fast_compile(intents["future_ba"]),
+        past_cue=fast_compile(intents["past_cue"]),
+        plan_request=fast_compile(intents["plan_request"]),
+        plan_weak=fast_compile(intents["plan_weak"]),
+        plan_period=fast_compile(intents["plan_period"]),
+        plan_as_dispute=fast_compile(intents["plan_as_dispute"]),
+        plan_partial=fast_compile(intents["plan_partial"]),
+        plan_deferral=fast_compile(intents["plan_deferral"]),
+        plan_when=fast_compile(intents["plan_when"]),
+        dispute_fee=fast_compile(intents["dispute_fee"]),
+        dispute_insult=fast_compile(intents["dispute_insult"]),
+        callback_soft=fast_compile(intents["callback_soft"]),
+        ask_rhetorical=fast_compile(intents["ask_rhetorical"]),
+        affirm_strong=re.compile(data["affirm"]["strong_lead"]),
+        contact_words=re.compile(data["critical"]["contact_words"]),
+        money_words=re.compile(data["critical"]["money_words"]),
+        by_name=dict(compiled),
         critical=_alternation(data["critical"]["patterns"]),
         idioms=fast_compile(data["critical"]["idioms"]),
+        self_subject=_alternation(subjects["subjects"]["self"]),
+        third_subject=_alternation(subjects["fallback"]["third"]),
+        third_object=_alternation(subjects["subjects"]["third_object"]),
     )
 
 
@@ -134,14 +184,45 @@ def _spaced(text: str) -> str:
 
 
 def _fires(name: str, pattern: re.Pattern[str], norm: str, lex: _CallerLexicon) -> bool:
+    first = pattern.search(norm)
+    if first is None:
+        return False
     block = lex.blocks.get(name)
-    for match in pattern.finditer(norm):
-        if block is None:
-            return True
+    if block is None or block.search(norm) is None:
+        return True  # no block anywhere in the line: no window to check
+    for match in pattern.finditer(norm, first.start()):
         window = norm[max(0, match.start() - _BLOCK_REACH):match.end()]
         if not block.search(window):
             return True
     return False
+
+
+def _last_end(pattern: re.Pattern[str], text: str) -> int:
+    end = -1
+    for match in pattern.finditer(text):
+        end = match.end()
+    return end
+
+
+def _critical_hint(norm: str, lex: _CallerLexicon) -> bool:
+    """A caller.toml [critical] hint about the speaker: one whose nearest subject before it is
+    someone else (我表哥想不开自杀了, 我朋友跳楼了) reports a death, it is no hint (distress only)."""
+    text = lex.idioms.sub("#", norm)
+    subjects: str | None = None
+    for match in lex.critical.finditer(text):
+        if subjects is None:
+            subjects = lex.third_object.sub(lambda m: "#" * len(m.group()), text)
+        before = subjects[max(0, match.start() - _SUBJECT_REACH):match.start()]
+        if (_last_end(lex.third_subject, before) > _last_end(lex.self_subject, before)
+                and not lex.self_subject.search(match.group())):
+            continue
+        return True
+    return False
+
+
+def _still(lex: _CallerLexicon, name: str, cue: re.Pattern[str], norm: str) -> bool:
+    """Whether intent ``name``'s patterns still match ``norm`` with ``cue`` blanked out."""
+    return lex.by_name[name].search(cue.sub("#", norm)) is not None
 
 
 def _short_answers(norm: str, spaced: str, lex: _CallerLexicon) -> set[str]:
@@ -170,7 +251,7 @@ def understand(text: str, today: date) -> Understanding:
         if _fires(name, pattern, norm, lex):
             intents.add(name)
     safety = assess(norm, "zh")  # recall-leaning cue layer (voicebot/nlu/safety.py)
-    critical = bool(lex.critical.search(lex.idioms.sub("#", norm))) or safety.critical
+    critical = safety.critical or _critical_hint(norm, lex)
     if safety.distress:
         intents.add("distress")
     if critical:
@@ -178,36 +259,75 @@ def understand(text: str, today: date) -> Understanding:
     if "wrong_party" in intents and lex.relative_event.search(norm) and not critical:
         intents.discard("distress")
     if {"already_paid", "promise_to_pay"} <= intents:
-        if not lex.future_cue.search(norm):
-            intents.discard("promise_to_pay")
-        elif not lex.past_cue.search(norm):
+        future = lex.future_cue.search(norm) is not None
+        past = lex.past_cue.search(norm) is not None
+        if not future:
+            if not past and lex.day_cue.search(norm) and lex.future_ba.search(norm):
+                intents.discard("already_paid")  # 三十号我把一万五还了: a day ahead
+            else:
+                intents.discard("promise_to_pay")  # 星期一就还了一千块了, 这周一就还了: done
+        elif not past:
             intents.discard("already_paid")  # 月底我把八千都还了: a future day, not a payment made
+    if "callback" not in intents and not intents & _PAY_INTENTS and _fires("callback", lex.callback_soft, norm, lex):
+        intents.add("callback")  # 改天吧, 待会儿: a later call; 等会儿我还三百五 is a payment time
     if {"refuse", "payment_plan"} <= intents and not lex.plan_request.search(norm):
         intents.discard("payment_plan")  # 没钱不还: a refusal, not a request for a plan
+    if "payment_plan" in intents and "dispute" in intents and lex.plan_as_dispute.search(norm):
+        intents.discard("payment_plan")  # 说好的免息现在又收利息: a promise taken back
+    if ({"distress", "payment_plan"} <= intents and not lex.plan_request.search(norm)
+            and (critical or not lex.plan_period.search(norm))
+            and not lex.by_name["payment_plan"].search(lex.plan_weak.sub("#", norm))):
+        intents.discard("payment_plan")  # 连饭都吃不上了哪有钱还: hardship, no plan asked for
+    if ({"dispute", "payment_plan"} <= intents and lex.plan_request.search(norm)
+            and not _still(lex, "dispute", lex.dispute_fee, norm)):
+        intents.discard("dispute")  # 利息太高了能不能少点: the reason for the request
+    if {"dispute", "refuse"} <= intents and not _still(lex, "dispute", lex.dispute_insult, norm):
+        intents.discard("dispute")  # 死也不还你们这黑心钱: an insult inside a refusal
+    if ("ask_info" in intents and intents & _RHETORICAL_WITH
+            and not lex.by_name["ask_info"].search(lex.ask_rhetorical.sub("#", norm))):
+        intents.discard("ask_info")  # 弄啥嘞俺说了不还就是不还, 弄啥嘞俺早就还清了: rhetorical
     if "dispute" in intents and lex.blocks["ask_info"].search(norm):
         intents.discard("ask_info")  # 罚息是怎么来的我不同意: an objection, not a question
     if "wrong_party" in intents:
         intents.discard("ask_info")  # 我是她妈有啥事: a third party, not the borrower asking
     if "refuse" in intents and "promise_to_pay" in intents and "payment_plan" not in intents:
         intents.discard("promise_to_pay")
-    if ({"payment_plan", "promise_to_pay"} <= intents and lex.plan_request.search(norm)
-            and find_date(norm, today) is None):
-        intents.discard("promise_to_pay")  # 能不能打个折我一次还清: a plan request, no promise
+    if {"payment_plan", "promise_to_pay"} <= intents:
+        if lex.plan_deferral.search(norm):
+            intents.discard("promise_to_pay")  # 十号再还行不行: a later day asked for
+        elif lex.plan_request.search(norm):
+            if find_date(norm, today) is None:
+                intents.discard("promise_to_pay")  # 能不能打个折我一次还清: a plan request, no promise
+        elif (not _still(lex, "payment_plan", lex.plan_partial, lex.plan_weak.sub("#", norm))
+              and (lex.plan_when.search(norm) or find_date(norm, today) is not None)):
+            intents.discard("payment_plan")  # 后天还一半, 明天还不了后天还一千: the promise itself
+    if critical:
+        # A self-harm hint outweighs the rest: keep distress, a wish for a person, a plea to stop the
+        # calls and a dated promise about money (明天我把钱都还了反正以后也用不着了), nothing else.
+        keep = {"distress", "request_agent"}
+        if "cease_contact" in intents and lex.contact_words.search(norm):
+            keep.add("cease_contact")
+        if "promise_to_pay" in intents and lex.money_words.search(norm) and find_date(norm, today) is not None:
+            keep.add("promise_to_pay")
+        intents &= keep
     short = _short_answers(norm, spaced, lex)
-    if short and len(norm) <= 4:
-        # A bare 对/不是 is an answer; longer lines keep their content intents as well.
+    if short and len(norm) <= 4 and not ("ask_info" in intents and lex.affirm_strong.match(_LEAD_FILLERS_RE.sub("", spaced))):
+        # A bare 对/不是 is an answer; longer lines keep their content intents as well (对呀咋了).
         intents = {i for i in intents if i not in ("ask_info", "refuse", "dispute")}
     if "ask_info" in intents or "refuse" in intents or critical:
-        short.discard("affirm" if "ask_info" in intents else "deny")
+        if not ("ask_info" in intents and lex.affirm_strong.match(_LEAD_FILLERS_RE.sub("", spaced))):
+            short.discard("affirm" if "ask_info" in intents else "deny")  # 是本人有啥事 keeps its yes
         if critical or "refuse" in intents:
             short.discard("deny")
         if critical:
             short.discard("affirm")  # 我就是家里的累赘: a statement about oneself, not a yes
+    if "cease_contact" in intents and not lex.affirm_full.match(norm):
+        short.discard("affirm")  # 行行行 ... 你们别再打了: impatience, not agreement
     intents |= short
     if "affirm" in intents and "deny" in intents:
         intents.discard("affirm")
-    if "wrong_party" in intents:
-        intents.discard("deny")  # 不是他本人我是他弟弟: the 'no' is the wrong-party report
+    if "wrong_party" in intents or ("dispute" in intents and lex.by_name["dispute"].match(norm)):
+        intents.discard("deny")  # 不是他本人我是他弟弟, 不是我借的: the 'no' is the report itself
     intents, critical = refine(intents, critical, norm, "zh")  # trained model adds recall (classifier.py)
     if not intents:
         intents.add("none")

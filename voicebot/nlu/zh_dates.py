@@ -9,8 +9,14 @@ Contract (conventions of shared/data/README.md, today = Sat 2026-11-28 in the ex
   下个月N号 -> that day next month; M月N号 -> that date (next year when already gone).
 - 月底 -> last day of this month, 下个月底 -> of next month; 年底 -> 12-31; 元旦/新年第一天 -> 1 Jan.
 - N天后, N周后/N个星期后, N个月后 -> today + N days / weeks / months.
-- Same-day phrases (马上, 现在就, 等会儿, 待会, 一会儿) -> today on payment lines (``soon``); 这个月N号 -> that day this
-  month; 圣诞节 -> 12-25, 双十二 -> 12-12 (next occurrence).
+- Same-day phrases (马上, 现在就, 这就, 等会儿, 待会, 一会儿) -> today on payment lines (``soon``); N小时/钟头/分钟
+  后 or 前 (一个小时后, 半个钟头后, 一个钟头前) -> today on any line; 刚 before a payment verb (刚用云闪付交了)
+  -> today with ``past``; 这个月N号 -> that day this month.
+- Fixed-date holidays, next occurrence: 平安夜 12-24, 圣诞节 12-25, 双十二 12-12, 双十一 11-11, 情人节 2-14,
+  劳动节/五一节 5-1, 儿童节 6-1, 国庆节 10-1 (lunar festivals such as 春节 and 中秋 fix no day here).
+- A self-correction takes the later day: 礼拜三呃礼拜四 -> Thursday, 不是周三是周四 -> Thursday, 明天还不了
+  后天吧 -> the day after tomorrow (a day right after 不是, or followed by a correction or refusal marker
+  such as 呃 / 不对 / 不了 before another day, is dropped). 工地上周五: 上 ending a place word is no 上周.
 - Vague words fix no single day: 下周, 下个月, 过几天, 这两天, 发工资的时候, and anything
   marked approximate (二十号左右, 二十号前后) -> ``None``.
 """
@@ -37,6 +43,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("month_day", rf"{_NB}(?P<m>{_NUM})月(?P<d>{_NUM})(?:号|日)(?!{_APPROX})"),
         ("christmas", r"圣诞(?:节)?(?!前|左右)"),
         ("double_twelve", r"双十二"),
+        ("holiday", r"(?P<h>平安夜|双十一|情人节|劳动节|五一节|儿童节|国庆节?)(?!左右|前后)"),
+        ("hours", rf"{_NB}(?:[0-9零一二两三四五六七八九十几半]+(?:个)?(?:半)?(?:小时|钟头)|半(?:个)?(?:小时|钟头)"
+                  rf"|[0-9零一二两三四五六七八九十几]+分钟)(?:以|之)?(?:后|前|内|之内)"),
         ("next_month_day",
          rf"下(?:个)?月(?:的)?(?P<d>{_NUM})(?:号|日)?(?![号日0-9零一二两三四五六七八九十]|{_APPROX})"),
         ("next_month_end", r"下(?:个)?月(?:底|末)"),
@@ -46,7 +55,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("after_days", rf"{_NB}(?P<n>{_NUM})(?:天|日)(?:以后|之后|后|内|之内)"),
         ("after_weeks", rf"{_NB}(?P<n>{_NUM})(?:个)?(?:周|星期|礼拜)(?:以后|之后|后|内|之内)"),
         ("after_months", rf"{_NB}(?P<n>{_NUM})个月(?:以后|之后|后)"),
-        ("last_weekday", r"上(?:个)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])"),
+        ("last_weekday", r"(?<![地路车楼班晚早])上(?:个)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])"),
         ("weekday", r"(?P<next>下(?:个)?|这(?:个)?|本)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])(?![定直样般])"),
         ("day_of_month", rf"{_NB}(?<!月)(?P<d>{_NUM})(?:号|日)(?!{_APPROX})(?!线|楼|床|码)"),
         ("day_after_after", r"大后天"),
@@ -56,9 +65,19 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("before_yesterday", r"前天|前日"),
         ("yesterday", r"昨天|昨晚|昨儿|昨日|昨夜"),
         ("today", r"今天|今晚|今儿|今日|今夜|当天|晚上|今早|刚才|刚刚|一小时前|半小时前|下午|中午|上午"),
-        ("soon", r"现在就|马上|立马|立刻|等会儿?|待会儿?|一会儿|过一会"),
+        ("just", r"(?<![0-9零一二两三四五六七八九十天])刚(?!才|刚)(?=.{0,8}(?:还|转|交|付|打|汇|存|扣))"),
+        ("soon", r"现在就|这就(?!是|算|对|行|好|不)|马上|立马|立刻|等会儿?|待会儿?|一会儿|过一会"),
     )
 )
+
+
+_HOLIDAYS: dict[str, tuple[int, int]] = {
+    "平安夜": (12, 24), "双十一": (11, 11), "情人节": (2, 14), "劳动节": (5, 1), "五一节": (5, 1),
+    "儿童节": (6, 1), "国庆": (10, 1), "国庆节": (10, 1),
+}
+# Between two days, a correction marker means the later one was meant (礼拜三呃礼拜四).
+_CORRECTION_RE = re.compile(r"呃|额|不对|不是|哦不|啊不|噢不|应该是|改成|改到|换成|不了|不行|不成|不方便|没空|来不及")
+_NEGATED_BEFORE = ("不是", "不在", "别")  # 不是周三是周四: the first day is the one taken back
 
 
 def _add_months(day: date, months: int, day_of_month: int | None = None) -> date:
@@ -88,8 +107,8 @@ def _resolve(name: str, match: re.Match[str], today: date, past: bool) -> date |
         day_num = _int(groups["d"])
         last = calendar.monthrange(today.year, today.month)[1]
         return today.replace(day=day_num) if 1 <= day_num <= last else None
-    if name in ("christmas", "double_twelve"):
-        month, day_num = (12, 25) if name == "christmas" else (12, 12)
+    if name in ("christmas", "double_twelve", "holiday"):
+        month, day_num = (12, 25) if name == "christmas" else (12, 12) if name == "double_twelve" else _HOLIDAYS[groups["h"]]
         candidate = date(today.year, month, day_num)
         return candidate if candidate >= today or past else date(today.year + 1, month, day_num)
     if name == "month_day":
@@ -136,7 +155,7 @@ def _resolve(name: str, match: re.Match[str], today: date, past: bool) -> date |
             return today.replace(day=min(day_num, calendar.monthrange(today.year, today.month)[1]))
         return _add_months(today, 1, day_num)
     offsets = {
-        "day_after_after": 3, "day_after": 2, "tomorrow": 1, "today": 0, "soon": 0,
+        "hours": 0, "just": 0, "day_after_after": 3, "day_after": 2, "tomorrow": 1, "today": 0, "soon": 0,
         "before_before": -3, "before_yesterday": -2, "yesterday": -1,
     }
     return today + timedelta(days=offsets[name])
@@ -150,10 +169,10 @@ def find_date(text: str, today: date, past: bool = False, soon: bool = True) -> 
     names no day to call on, while "I'll pay in a while" commits to today.
     Raises nothing; returns ``None`` when the words fix no single day.
     """
-    hits: list[tuple[int, int, date | None]] = []
+    hits: list[tuple[int, int, int, date | None]] = []
     taken: list[tuple[int, int]] = []
     for order, (name, pattern) in enumerate(_PATTERNS):
-        if name == "soon" and not soon:
+        if (name == "soon" and not soon) or (name == "just" and not past):
             continue
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -164,9 +183,13 @@ def find_date(text: str, today: date, past: bool = False, soon: bool = True) -> 
                 resolved = _resolve(name, match, today, past)
             except ValueError:
                 resolved = None
-            hits.append((start, order, resolved))
+            hits.append((start, order, end, resolved))
     hits.sort(key=lambda hit: (hit[0], hit[1]))
-    for _, _, resolved in hits:
-        if resolved is not None:
-            return resolved
+    days = [(start, end, resolved) for start, _, end, resolved in hits if resolved is not None]
+    for index, (start, end, resolved) in enumerate(days):
+        if index + 1 < len(days) and days[index + 1][2] != resolved and (
+                text[max(0, start - 2):start] in _NEGATED_BEFORE
+                or _CORRECTION_RE.search(text, end, days[index + 1][0])):
+            continue  # corrected by the next day named
+        return resolved
     return None

@@ -10,7 +10,11 @@ Contracts:
 - :func:`find_amount` returns the first money amount the caller commits to, or ``None``:
   numbers followed by a unit that is not money (号 点 天 期 个月 年 ...) are skipped, as are
   numbers that follow 借/欠 (what was borrowed or is claimed owed is not a commitment), and
-  small bare numbers without 块/元.
+  small bare numbers without 块/元, and approximate sums (一千多, 两千左右).
+- A trailing 一 that starts the next word is not part of the number: 四万一次结清 -> 40000
+  (一次 / 一起 / 一下 / 一口气 / 一把), 八千一分不少 -> 8000.
+- 分 after a number is a unit (minutes, points) unless it splits the sum into parts:
+  每个月一千分半年还完 -> 1000 (分期, 分N个月, 分半年).
 """
 from __future__ import annotations
 
@@ -36,10 +40,10 @@ NUMERAL_RE = re.compile(
 # What may follow a number for it to be money, and what makes it something else.
 _MONEY_AFTER = re.compile(r"^(?:多)?(?:块钱|块|元|圆|rmb|人民币|大洋|米)")
 _NOT_MONEY_AFTER = re.compile(
-    r"^(?:号|日|点|天|期|个|月|年|岁|周(?:后|以后|之后|内)|次|遍|分|小时|钟|位|笔|倍|下|起|直|定|样|部分|半|些|共|"
+    r"^(?:号|日|点|天|期|个|月|年|岁|周(?:后|以后|之后|内)|次|遍|分(?!期|半年|[0-9一二两三四五六七八九十几]+(?:个月|期|次|年|回))|小时|钟|位|笔|倍|下|起|直|定|样|部分|半|些|共|"
     r"成|楼|层|口|趟|家|台|辆|套|张|条|份|辈子|阵|会|旦|毛|角|礼拜|星期|克|斤|公里|米|秒|声|时|级)"
 )
-_APPROX_AFTER = re.compile(r"^(?:多)?(?:块钱|块|元)?(?:左右|上下|来块|来|多块|几|出头)")
+_APPROX_AFTER = re.compile(r"^(?:多)?(?:块钱|块|元)?(?:左右|上下|来块|来|多块|几|出头)|^多(?!少)")
 _UNABLE_AFTER = re.compile(r"拿不出|还不起|还不上|不够|太多|太高")
 _BORROWED_BEFORE = re.compile(r"(?:借了?|欠了?|欠我|欠你们|贷了?|本金|说我欠|就借|只借|借的)$")
 _NONZERO = _DIGIT_CHARS.replace("零", "").replace("〇", "")
@@ -122,7 +126,8 @@ def find_numbers(text: str) -> list[tuple[int, int, float]]:
     found: list[tuple[int, int, float]] = []
     for match in NUMERAL_RE.finditer(text):
         start, end = match.span()
-        if text[end:end + 3] in _ONE_FEN and text[end - 1] == "一" and end - start > 1:
+        if end - start > 1 and text[end - 1] == "一" and (
+                text[end:end + 3] in _ONE_FEN or text[end:end + 1] in _ONE_NEXT_WORD):
             end -= 1
         if text[start - 1:start] in _WEEKDAY_MARKS and start > 0 and end - start > 1:
             start += 1  # the weekday's own digit
@@ -137,6 +142,7 @@ def find_numbers(text: str) -> list[tuple[int, int, float]]:
 
 _WEEKDAY_MARKS = frozenset("周拜期")  # 周五 / 礼拜五 / 星期五: the digit after them is a day
 _ONE_FEN = frozenset({"分不少", "分也不", "分都不", "分钱也", "分钱都"})
+_ONE_NEXT_WORD = frozenset("次起下口把")  # 一次 / 一起 / 一下 / 一口气 / 一把: the 一 starts the next word
 
 
 def find_amount(text: str) -> float | None:
