@@ -58,8 +58,11 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # tests/nlu/test_classifier.py's model-alone regression checks still see lines it never fitted).
 # en_blind8 / zh_blind7 (and the en_blind6 / zh_blind4 agent sets) were written by an engineer
 # who never saw this code or its data and scored once (en 0.834, zh 0.854 macro-F1); spent since,
-# and trained on. en_blind9 / zh_blind8 (en_blind7 / zh_blind5 agent) are the next unseen sets.
-HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl")
+# and trained on. en_blind9 / zh_blind8 (en_blind7 / zh_blind5 agent), written blind in the fifth
+# session from the data README and domain doc alone, were scored before and after its tuning
+# round (en 0.899 -> 0.925, zh 0.899 -> 0.943) and their mistakes never looked at: held out.
+HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
+            "en_blind9_caller.jsonl", "zh_blind8_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
 # only false alarms once rules + safety cues were in front of the model (in-sample critical
 # precision en_blind4 0.75, zh_blind2 0.96; spent zh_blind4 1.0 -> 0.885, recall unchanged).
