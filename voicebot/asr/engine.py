@@ -49,6 +49,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Literal, Sequence, TypeVar
 
 import numpy as np
@@ -325,7 +326,8 @@ class AsrEngine:
 
     def pool_stats(self) -> dict[str, int]:
         """Recognisers created so far (free-form / grammar), retired (fed past
-        ``RETIRE_AFTER_SAMPLES``), idle in the pool and in use by an utterance right now (``/metrics`` and the benchmark read this)."""
+        ``RETIRE_AFTER_SAMPLES``), idle in the pool and in use by an utterance right now
+        (``/metrics`` and the benchmark read this)."""
         with self._lock:
             idle = sum(len(v) for v in self._idle.values())
             return {"created_free": self._created["free"], "created_grammar": self._created["grammar"],
