@@ -16,6 +16,7 @@ def _session() -> Any:
     s.emit = lambda type_, **data: got.append((type_, data))
     s.emit_final = lambda *a: None
     s._agent_turn = lambda text, span=None: CallSession._agent_turn(s, text, span)  # type: ignore[arg-type]
+    s.on_turn = lambda channel, text, span=None: CallSession.on_turn(s, channel, text, span)  # type: ignore[arg-type]
     return s
 
 

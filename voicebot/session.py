@@ -598,19 +598,16 @@ class CallSession:
     async def on_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
         """A final that is also a whole turn (typed turns, agent lines, assist mode)."""
         self.emit_final(channel, text, words, offset_ms)
-        if channel == "agent":
-            span = (int(words[0]["start_ms"]), int(words[-1]["end_ms"])) if words else None
-            self._agent_turn(text, span)
-            return
-        self.on_turn(channel, text)
+        self.on_turn(channel, text, (int(words[0]["start_ms"]), int(words[-1]["end_ms"])) if words else None)
 
     def emit_final(self, channel: str, text: str, words: list[dict[str, Any]], offset_ms: int) -> None:
         self.emit(EventType.FINAL, channel=channel, text=text, words=words, audio_ms=offset_ms)
 
-    def on_turn(self, channel: str, text: str) -> None:
-        """What was said in one turn (one or more finals) goes to the dialogue or assist."""
+    def on_turn(self, channel: str, text: str, span_ms: tuple[int, int] | None = None) -> None:
+        """What was said in one turn (one or more finals) goes to the dialogue or assist;
+        ``span_ms`` is its audio (first word start, last word end) when it is one final."""
         if channel == "agent":
-            self._agent_turn(text)
+            self._agent_turn(text, span_ms)
             return
         if self.dialogue is None:
             self._assist_caller_turn(text)
