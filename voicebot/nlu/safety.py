@@ -35,6 +35,7 @@ spaces; English lower-case words). Data files are read once per process.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -168,6 +169,33 @@ def _about_someone_else(rules: _Rules, before: str, third_subject: re.Pattern[st
     return third >= 0 and third > _last_end(rules.self_subject, before)
 
 
+def _mask_objects(rules: _Rules, text: str) -> str:
+    """``text`` with people named as objects masked out, same length (offsets line up), so the
+    subject checks only see people who act."""
+    return rules.third_object.sub(lambda m: "#" * len(m.group()), text) if rules.third_object is not None else text
+
+
+def _reports_someone_else(rules: _Rules, subjects: str, match: re.Match[str]) -> bool:
+    """A broad hint at ``match`` whose nearest subject within ``window_chars`` before it is a
+    third person (the [fallback] ones) and whose own words do not name the speaker."""
+    before = subjects[max(0, match.start() - rules.window_chars):match.start()]
+    return _about_someone_else(rules, before, rules.fallback_third) and not rules.self_subject.search(match.group())
+
+
+def about_the_speaker(text: str, lang: str, hints: Iterator[re.Match[str]]) -> bool:
+    """Whether any of ``hints`` (matches in ``text``, a normalised line with idioms blanked, found
+    by another layer: Mandarin caller.toml [critical]) is about the speaker, by the subject test
+    the fallback uses (step 5): 我表哥想不开自杀了 reports a death, it is no hint."""
+    rules = _rules(lang)
+    subjects: str | None = None
+    for match in hints:
+        if subjects is None:
+            subjects = _mask_objects(rules, text)
+        if not _reports_someone_else(rules, subjects, match):
+            return True
+    return False
+
+
 def blank_idioms(norm: str, lang: str) -> str:
     """``norm`` with every idiom of ``lang`` replaced by '#' (so cues cannot span it)."""
     rules = _rules(lang)
@@ -186,9 +214,7 @@ def _fallback(rules: _Rules, text: str, subjects: str) -> bool:
         start, end = match.start(), match.end()
         if explain is not None and explain.search(text, max(0, start - reach), min(len(text), end + reach)):
             continue
-        before = subjects[max(0, start - rules.window_chars):start]
-        if (_about_someone_else(rules, before, rules.fallback_third)
-                and not rules.self_subject.search(match.group())):
+        if _reports_someone_else(rules, subjects, match):
             continue
         return True
     return False
@@ -202,11 +228,7 @@ def assess(norm: str, lang: str) -> SafetyVerdict:
     Raises FileNotFoundError when ``lang`` has no ``safety.toml`` (a packaging bug)."""
     rules = _rules(lang)
     text = blank_idioms(norm, lang)
-    # Same length as text (offsets line up), with people named as objects masked out, so the
-    # subject checks below only see people who act.
-    subjects = text
-    if rules.third_object is not None:
-        subjects = rules.third_object.sub(lambda m: "#" * len(m.group()), text)
+    subjects = _mask_objects(rules, text)
     scores: dict[str, float] = {}
     if rules.any_cue is not None and rules.any_cue.search(text) is not None:
         _score_cues(rules, text, subjects, scores)

@@ -33,7 +33,7 @@ from pathlib import Path
 from voicebot.nlu import AGENT_FLAGS, Understanding
 from voicebot.nlu.classifier import refine
 from voicebot.nlu.lexicon import alternation, fast_compile
-from voicebot.nlu.safety import assess
+from voicebot.nlu.safety import about_the_speaker, assess
 from voicebot.nlu.zh_dates import find_date
 from voicebot.nlu.zh_numbers import find_amount
 
@@ -43,7 +43,6 @@ _PARTICLES_RE = re.compile(r"(?:的|呀|啊|呢|吧|嘞|哈|哦|了|啦|嘛|么)
 _LEAD_FILLERS_RE = re.compile(r"^(?:(?:那个|呃|哎|喂|啊|哦|额|嗯|就是)\s)+")
 _QUESTION_END_RE = re.compile(r"(?:吗|么|不|没|呢)$")
 _BLOCK_REACH = 5  # characters before a match in which a block pattern cancels it
-_SUBJECT_REACH = 10  # characters before a critical hint searched for its subject
 _PAY_INTENTS = frozenset({"promise_to_pay", "already_paid", "payment_plan"})
 _DATED_INTENTS = _PAY_INTENTS | {"callback"}
 _RHETORICAL_WITH = frozenset({"refuse", "already_paid", "promise_to_pay", "dispute", "cease_contact"})
@@ -81,9 +80,6 @@ class _CallerLexicon:
     by_name: dict[str, re.Pattern[str]]
     critical: re.Pattern[str]
     idioms: re.Pattern[str]
-    self_subject: re.Pattern[str]
-    third_subject: re.Pattern[str]
-    third_object: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +100,6 @@ def _alternation(patterns: list[str]) -> re.Pattern[str]:
 def _caller_lexicon() -> _CallerLexicon:
     with open(DATA_DIR / "caller.toml", "rb") as fh:
         data = tomllib.load(fh)
-    with open(DATA_DIR / "safety.toml", "rb") as fh:
-        subjects = tomllib.load(fh)  # the safety layer's people: who a critical hint is about
     intents = data["intents"]
     slips = sorted(((a, b) for a, b in data["normalise"]["slips"]), key=lambda ab: -len(ab[0]))
     blocks = {
@@ -151,9 +145,6 @@ def _caller_lexicon() -> _CallerLexicon:
         by_name=dict(compiled),
         critical=_alternation(data["critical"]["patterns"]),
         idioms=fast_compile(data["critical"]["idioms"]),
-        self_subject=_alternation(subjects["subjects"]["self"]),
-        third_subject=_alternation(subjects["fallback"]["third"]),
-        third_object=_alternation(subjects["subjects"]["third_object"]),
     )
 
 
@@ -197,27 +188,12 @@ def _fires(name: str, pattern: re.Pattern[str], norm: str, lex: _CallerLexicon) 
     return False
 
 
-def _last_end(pattern: re.Pattern[str], text: str) -> int:
-    end = -1
-    for match in pattern.finditer(text):
-        end = match.end()
-    return end
-
-
 def _critical_hint(norm: str, lex: _CallerLexicon) -> bool:
     """A caller.toml [critical] hint about the speaker: one whose nearest subject before it is
-    someone else (我表哥想不开自杀了, 我朋友跳楼了) reports a death, it is no hint (distress only)."""
+    someone else (我表哥想不开自杀了, 我朋友跳楼了) reports a death, it is no hint (distress only).
+    The subject test is the safety layer's (its [subjects] and [fallback] people)."""
     text = lex.idioms.sub("#", norm)
-    subjects: str | None = None
-    for match in lex.critical.finditer(text):
-        if subjects is None:
-            subjects = lex.third_object.sub(lambda m: "#" * len(m.group()), text)
-        before = subjects[max(0, match.start() - _SUBJECT_REACH):match.start()]
-        if (_last_end(lex.third_subject, before) > _last_end(lex.self_subject, before)
-                and not lex.self_subject.search(match.group())):
-            continue
-        return True
-    return False
+    return about_the_speaker(text, "zh", lex.critical.finditer(text))
 
 
 def _still(lex: _CallerLexicon, name: str, cue: re.Pattern[str], norm: str) -> bool:
