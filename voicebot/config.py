@@ -79,6 +79,16 @@ class AsrConfig:
         default=-42.0, metadata=_check(lambda v: -90 <= v <= 0, "-90 to 0 dBFS")
     )
     allow_download: bool = False
+    # Kaldi's search, overriding the model's conf/model.conf (0 = the model's own value): a
+    # narrower search costs less CPU per audio second (docs/performance.md has the trade).
+    max_active: int = field(default=0, metadata=_check(lambda v: v == 0 or 100 <= v <= 50000, "0 or 100 to 50000"))
+    beam: float = field(default=0.0, metadata=_check(lambda v: v == 0 or 1 <= v <= 40, "0 or 1 to 40"))
+    lattice_beam: float = field(default=0.0, metadata=_check(lambda v: v == 0 or 0.1 <= v <= 20, "0 or 0.1 to 20"))
+
+    def search_options(self) -> dict[str, float]:
+        """The decoder options set here, keyed as in conf/model.conf (see asr.models)."""
+        opts = {"max-active": self.max_active, "beam": self.beam, "lattice-beam": self.lattice_beam}
+        return {k: v for k, v in opts.items() if v}
 
 
 @dataclass(frozen=True)

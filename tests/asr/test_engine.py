@@ -298,3 +298,22 @@ def test_a_recogniser_fed_past_its_budget_is_retired(ko_model: ResolvedModel, sp
     assert stats["retired"] == 1 and stats["created_grammar"] == 2  # the first and its replacement
     assert first.text == third.text == "아니요"
     assert abs((third.words[0].start_s - 3 * s.duration_s) - first.words[0].start_s) < 0.1
+
+
+def test_search_options_reach_kaldi(engine: AsrEngine, ko_model: ResolvedModel, speech: dict[str, Speech],
+                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    # asr.max_active / beam: Vosk reads them from the model directory, so the engine loads an
+    # overlay of it. A search this narrow keeps the grammar answer and changes free-form output.
+    from voicebot.asr import engine as engine_module
+    from voicebot.asr.models import with_search_options
+
+    narrow = with_search_options(ko_model, {"max-active": 100, "beam": 2.0}, tmp_path_factory.mktemp("decoder"))
+    s, long = speech["aniyo_8k_l16"], speech["long_8k_l16"]
+    try:
+        with AsrEngine(narrow, workers=1, pool_size=0, warm_rates_hz=()) as eng:
+            assert eng._vosk_model is not engine._vosk_model
+            assert eng.transcribe_pcm(s.pcm, s.rate_hz, GRAMMAR).text == "아니요"
+            narrow_text = eng.transcribe_pcm(long.pcm, long.rate_hz).text
+    finally:
+        engine_module._MODELS.pop(str(narrow.path.resolve()), None)  # ~530 MB: not kept for the run
+    assert narrow_text != engine.transcribe_pcm(long.pcm, long.rate_hz).text

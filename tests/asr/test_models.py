@@ -108,3 +108,36 @@ def test_download_unpacks_a_model_zip_into_the_cache(tmp_path: Path) -> None:
     assert resolve_model("vosk-model-small-xx-0.1", models_dir=tmp_path, cache_dirs=[tmp_path / "cache"]).sample_rate_hz == 8000
     with pytest.raises(ModelNotFoundError, match="could not download"):
         _download("vosk-model-absent", tmp_path / "cache", base_url=(tmp_path / "site").as_uri() + "/")
+
+
+def test_search_options_build_an_overlay_and_leave_the_model_alone(tmp_path: Path) -> None:
+    from voicebot.asr.models import with_search_options
+
+    model_dir = make_model(tmp_path / "vosk-model-x")
+    (model_dir / "conf" / "model.conf").write_text("--min-active=200\n--max-active=3000\n--beam=10.0\n")
+    (model_dir / "am").mkdir()
+    (model_dir / "am" / "final.mdl").write_bytes(b"weights")
+    model = resolve_model(str(model_dir), models_dir=tmp_path / "none", cache_dirs=[])
+    assert with_search_options(model, {}, tmp_path / "cache") is model
+    tuned = with_search_options(model, {"max-active": 2000, "lattice-beam": 1.5}, tmp_path / "cache")
+    assert tuned.path.parent == tmp_path / "cache" and (tuned.name, tuned.lang) == (model.name, model.lang)
+    conf = (tuned.path / "conf" / "model.conf").read_text().split()
+    assert conf == ["--min-active=200", "--beam=10.0", "--lattice-beam=1.5", "--max-active=2000"]
+    assert (tuned.path / "am" / "final.mdl").read_bytes() == b"weights"  # linked, not copied
+    assert (tuned.path / "conf" / "mfcc.conf").is_symlink()
+    assert (model_dir / "conf" / "model.conf").read_text().startswith("--min-active=200\n--max-active=3000")
+    # The same options reuse the overlay; other options get their own.
+    assert with_search_options(model, {"lattice-beam": 1.5, "max-active": 2000}, tmp_path / "cache").path == tuned.path
+    assert with_search_options(model, {"beam": 8}, tmp_path / "cache").path != tuned.path
+    with pytest.raises(ValueError, match="acoustic-scale"):
+        with_search_options(model, {"acoustic-scale": 0.5}, tmp_path / "cache")
+
+
+def test_a_max_active_below_min_active_lowers_min_active(tmp_path: Path) -> None:
+    from voicebot.asr.models import with_search_options
+
+    model_dir = make_model(tmp_path / "m")
+    (model_dir / "conf" / "model.conf").write_text("--min-active=200\n--max-active=3000\n")
+    model = resolve_model(str(model_dir), models_dir=tmp_path, cache_dirs=[])
+    conf = (with_search_options(model, {"max-active": 150}, tmp_path / "c").path / "conf" / "model.conf").read_text()
+    assert conf.split() == ["--max-active=150", "--min-active=150"]

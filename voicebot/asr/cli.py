@@ -35,7 +35,7 @@ def transcribe_arguments(parser: argparse.ArgumentParser) -> None:
 def transcribe_main(args: argparse.Namespace) -> int:
     # Imported here so `voicebot --help` never loads libvosk.
     from voicebot.asr.engine import AsrEngine
-    from voicebot.asr.models import resolve_model
+    from voicebot.asr.models import resolve_model, with_search_options
     from voicebot.audio.pcm import to_mono
     from voicebot.audio.wav import read_wav
 
@@ -45,6 +45,7 @@ def transcribe_main(args: argparse.Namespace) -> int:
         models_dir=Path(asr.models_dir),
         allow_download=asr.allow_download,
     )
+    model = with_search_options(model, asr.search_options(), args.config.state_path / "decoder")
     status = 0
     with AsrEngine(model, workers=1, pool_size=1) as engine:
         for name in args.files:

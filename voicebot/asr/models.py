@@ -15,6 +15,8 @@ listing every place looked at. This module never loads a model, so it is cheap t
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import importlib.util
 import os
 import pkgutil
@@ -29,7 +31,8 @@ from typing import Literal, Sequence
 
 from voicebot.errors import ModelNotFoundError
 
-__all__ = ["ResolvedModel", "ModelNotFoundError", "resolve_model", "vosk_cache_dirs", "read_model"]
+__all__ = ["ResolvedModel", "ModelNotFoundError", "resolve_model", "vosk_cache_dirs", "read_model",
+           "with_search_options"]
 
 Source = Literal["config", "models_dir", "vosk_cache", "package", "download"]
 
@@ -235,3 +238,56 @@ def resolve_model(
         if candidate is not None:
             return read_model(candidate, package.replace("_", "-"), "package")
     raise ModelNotFoundError(f"no Vosk model found (asr.model is empty: auto); looked at: {'; '.join(looked)}; {_HINT}")
+
+
+# Kaldi decoder options a deployment may override (conf/model.conf keys without the dashes).
+SEARCH_OPTIONS = ("max-active", "beam", "lattice-beam")
+
+
+def with_search_options(model: ResolvedModel, options: dict[str, float], cache_dir: Path) -> ResolvedModel:
+    """``model`` with Kaldi's search options in ``options`` (``max-active``, ``beam``,
+    ``lattice-beam``) replacing those in its conf/model.conf; no options = ``model`` itself.
+
+    Vosk reads these only from the model directory, so this builds (once) an overlay directory
+    under ``cache_dir``: symlinks to every part of the model and a conf/model.conf rewritten with
+    the options. The model itself is never written to (it may be an installed package). A narrower
+    search (a lower max-active or beam) costs less CPU per audio second and may lose accuracy;
+    docs/performance.md has the figures measured here."""
+    unknown = set(options) - set(SEARCH_OPTIONS)
+    if unknown:
+        raise ValueError(f"not a decoder search option: {sorted(unknown)} (allowed: {SEARCH_OPTIONS})")
+    if not options:
+        return model
+    conf = model.path / "conf" / "model.conf"
+    try:
+        lines = conf.read_text(encoding="utf-8").split("\n")
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot read {conf} to apply decoder options: {exc}; {_HINT}") from None
+    wanted: dict[str, float] = {k: (int(v) if k == "max-active" else float(v)) for k, v in sorted(options.items())}
+    if "max-active" in wanted:  # Kaldi refuses a max-active below min-active
+        for line in lines:
+            if line.strip().startswith("--min-active="):
+                min_active = int(float(line.split("=", 1)[1]))
+                if min_active > wanted["max-active"]:
+                    wanted["min-active"] = int(wanted["max-active"])
+    out = [line for line in lines if line.strip() and line.strip().lstrip("-").split("=")[0] not in wanted]
+    out += [f"--{k}={v}" for k, v in wanted.items()]
+    text = "\n".join(out) + "\n"
+    tag = hashlib.sha256(f"{model.path}\0{text}".encode()).hexdigest()[:12]
+    overlay = Path(cache_dir) / f"{model.name}-search-{tag}"
+    if not (overlay / "conf" / "model.conf").is_file():
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{overlay.name}-", dir=cache_dir))
+        for entry in model.path.iterdir():
+            if entry.name != "conf":
+                os.symlink(entry.resolve(), build / entry.name)
+        (build / "conf").mkdir()
+        for entry in (model.path / "conf").iterdir():
+            if entry.name != "model.conf":
+                os.symlink(entry.resolve(), build / "conf" / entry.name)
+        (build / "conf" / "model.conf").write_text(text, encoding="utf-8")
+        try:
+            build.rename(overlay)
+        except OSError:  # another process built the same overlay first: use that one
+            shutil.rmtree(build, ignore_errors=True)
+    return dataclasses.replace(model, path=overlay)

@@ -118,10 +118,11 @@ async def stop(runtime: Runtime, listening: Listening, drain_timeout_s: float) -
 def build_runtime(config: Config, model_spec: str | None = None) -> Runtime:
     """Resolve the model, load it once, pick language and script; log the choices."""
     from voicebot.asr.engine import AsrEngine
-    from voicebot.asr.models import resolve_model
+    from voicebot.asr.models import resolve_model, with_search_options
 
     model = resolve_model(model_spec if model_spec is not None else config.asr.model,
                           Path(config.asr.models_dir), config.asr.allow_download)
+    model = with_search_options(model, config.asr.search_options(), config.state_path / "decoder")
     lang = config.dialogue.lang or (model.lang if model.lang in ("en", "zh", "ko") else "en")
     engine = AsrEngine(model, workers=config.asr.decode_workers,
                        pool_size=max(8, config.asr.free_form_recognizers))
