@@ -162,6 +162,7 @@ def spawn_server(tmp: Path, config: Any, max_calls: int, warm: bool) -> tuple[su
         f"free_form_recognizers = {asr.free_form_recognizers}\n"
         f"endpoint_silence_ms = {asr.endpoint_silence_ms}\nsegment_silence_ms = {asr.segment_silence_ms}\n"
         f"vad_threshold_db = {asr.vad_threshold_db}\n"
+        f"max_active = {asr.max_active}\nbeam = {asr.beam}\nlattice_beam = {asr.lattice_beam}\n"
         # Every bench call dials the same demo account at any hour: caps and windows would refuse them.
         "[compliance]\nenforce_calling_window = false\nenforce_attempt_caps = false\n")
     ready = tmp / "ready"
@@ -706,6 +707,12 @@ async def _bench(args: argparse.Namespace, ns: list[int], tmp: Path) -> dict[str
                 key_in, key_out = 'voicebot_frames_in_total{route="/twilio"}', 'voicebot_frames_out_total{route="/twilio"}'
                 tw["inbound_lost"] = int(sent - (after.get(key_in, 0) - before.get(key_in, 0)))
                 tw["outbound_lost"] = int((after.get(key_out, 0) - before.get(key_out, 0)) - received)
+                # Recognisers alive after the phase (each free-form one holds ~100 MB once used)
+                # and how long free speech waited for a decoding place: where RSS and lag go.
+                tw["recognizers"] = {k.split('"')[1]: int(v) for k, v in after.items()
+                                     if k.startswith("voicebot_asr_recognizers{")}
+                tw["asr_wait_s"] = round(after.get("voicebot_asr_wait_seconds_total", 0)
+                                         - before.get("voicebot_asr_wait_seconds_total", 0), 2)
                 if sampler:
                     tw.update(sampler.window(t_from + 2.0, t_to))
                     if report["idle_rss_mb"] is not None and tw["rss_mb_max"] is not None:
@@ -776,6 +783,9 @@ def print_report(r: dict[str, Any]) -> None:
               f"{t['client_late_sends']}, client loop stalls {t['client_stalls']} (max {t['client_stall_max_ms']} ms), "
               f"refused calls {t['refused']}")
         print(f"  call endings: {t['close_reasons']}")
+        if "recognizers" in t:
+            print(f"  recognisers after the phase: {t['recognizers']}; free speech waited {t['asr_wait_s']} s "
+                  "in all for a decoding place")
         if t.get("cpu_pct_mean") is not None:
             print(f"  server CPU% mean/max {t['cpu_pct_mean']}/{t['cpu_pct_max']} (everything else {t.get('other_cpu_pct')}), "
                   f"RSS max {t['rss_mb_max']} MiB, "
