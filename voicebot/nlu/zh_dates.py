@@ -8,7 +8,8 @@ Contract (conventions of shared/data/README.md, today = Sat 2026-11-28 in the ex
 - N号 / N日 -> next occurrence of that day of month (or the most recent one when ``past``);
   下个月N号 -> that day next month; M月N号 -> that date (next year when already gone).
 - 月底 -> last day of this month, 下个月底 -> of next month; 年底 -> 12-31; 元旦/新年第一天 -> 1 Jan.
-- N天后, N周后/N个星期后, N个月后 -> today + N days / weeks / months.
+- N天后, N周后/N个星期后, N个月后 -> today + N days / weeks / months; 过N个星期 / 再过N周 -> today + N weeks
+  (过两天 and 过几天 stay vague).
 - Same-day phrases (马上, 现在就, 这就, 等会儿, 待会, 一会儿) -> today on payment lines (``soon``); N小时/钟头/分钟
   后 or 前 (一个小时后, 半个钟头后, 一个钟头前) -> today on any line; 刚 before a payment verb (刚用云闪付交了)
   -> today with ``past``; 这个月N号 -> that day this month.
@@ -54,6 +55,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("new_year", r"元旦|新年第一天|明年第一天|一月一号"),
         ("after_days", rf"{_NB}(?P<n>{_NUM})(?:天|日)(?:以后|之后|后|内|之内)"),
         ("after_weeks", rf"{_NB}(?P<n>{_NUM})(?:个)?(?:周|星期|礼拜)(?:以后|之后|后|内|之内)"),
+        ("past_weeks", rf"(?:再)?过(?:了)?(?P<n>{_NUM})(?:个)?(?:周|星期|礼拜)(?![一二三四五六日天1-7])"),
         ("after_months", rf"{_NB}(?P<n>{_NUM})个月(?:以后|之后|后)"),
         ("last_weekday", r"(?<![地路车楼班晚早])上(?:个)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])"),
         ("weekday", r"(?P<next>下(?:个)?|这(?:个)?|本)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])(?![定直样般])"),
@@ -133,7 +135,7 @@ def _resolve(name: str, match: re.Match[str], today: date, past: bool) -> date |
         return date(today.year + 1, 1, 1)
     if name == "after_days":
         return today + timedelta(days=_int(groups["n"]))
-    if name == "after_weeks":
+    if name in ("after_weeks", "past_weeks"):
         return today + timedelta(weeks=_int(groups["n"]))
     if name == "after_months":
         return _add_months(today, _int(groups["n"]))

@@ -9,7 +9,8 @@ Contracts:
   (``五六百`` is a range, ``一二三四`` is read digit by digit).
 - :func:`find_amount` returns the first money amount the caller commits to, or ``None``:
   numbers followed by a unit that is not money (号 点 天 期 个月 年 ...) are skipped, as are
-  numbers that follow 借/欠 (what was borrowed or is claimed owed is not a commitment), and
+  numbers that follow 借/欠 (what was borrowed or is claimed owed is not a commitment; the
+  principal named and then paid is one: 本金三千我周五还 -> 3000), and
   small bare numbers without 块/元, and approximate sums (一千多, 两千左右).
 - A trailing 一 that starts the next word is not part of the number: 四万一次结清 -> 40000
   (一次 / 一起 / 一下 / 一口气 / 一把), 八千一分不少 -> 8000.
@@ -45,6 +46,9 @@ _NOT_MONEY_AFTER = re.compile(
 )
 _APPROX_AFTER = re.compile(r"^(?:多)?(?:块钱|块|元)?(?:左右|上下|来块|来|多块|几|出头)|^多(?!少)")
 _UNABLE_AFTER = re.compile(r"拿不出|还不起|还不上|不够|太多|太高")
+_PRINCIPAL_BEFORE = re.compile(r"本金(?:是|这)?$")
+# The principal's sum, then a payment by the speaker: 本金三千我周五还, 本金两万下个月还清.
+_PAID_AFTER = re.compile(r"^(?:块钱|块|元)?(?:我|俺)?[^不没别]{0,5}(?:还|给|转|打|付|交)(?!不|没)")
 _BORROWED_BEFORE = re.compile(r"(?:借了?|欠了?|欠我|欠你们|贷了?|本金|说我欠|就借|只借|借的)$")
 _NONZERO = _DIGIT_CHARS.replace("零", "").replace("〇", "")
 _RANGE_RE = re.compile(rf"[{_NONZERO}][{_NONZERO}][十百千万]")  # 五六百: a range
@@ -151,10 +155,13 @@ def find_amount(text: str) -> float | None:
         run = text[start:end]
         after = text[end:end + 4]
         before = text[max(0, start - 4):start]
-        if _BORROWED_BEFORE.search(before):
+        principal_paid = _PRINCIPAL_BEFORE.search(before) is not None and _PAID_AFTER.match(text[end:end + 10])
+        if _BORROWED_BEFORE.search(before) and not principal_paid:
             continue
         if _APPROX_AFTER.match(text[end:end + 6]) or _UNABLE_AFTER.search(text[end:end + 8]):
             continue  # 两千左右 is no commitment; 一万块我拿不出来 names what cannot be paid
+        if principal_paid:
+            return value
         if _MONEY_AFTER.match(after):
             return value
         if _NOT_MONEY_AFTER.match(after):
