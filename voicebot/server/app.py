@@ -125,7 +125,7 @@ def build_runtime(config: Config, model_spec: str | None = None) -> Runtime:
     model = with_search_options(model, config.asr.search_options(), config.state_path / "decoder")
     lang = config.dialogue.lang or (model.lang if model.lang in ("en", "zh", "ko") else "en")
     engine = AsrEngine(model, workers=config.asr.decode_workers,
-                       pool_size=max(8, config.asr.free_form_recognizers))
+                       pool_size=max(8, config.asr.free_form_places()))
     runtime = Runtime(config, engine, lang, model_name=model.name)
     script = runtime.script(lang)
     log.info("model %s (%s, %d Hz, from %s at %s); language %s; script %s (version %s)",

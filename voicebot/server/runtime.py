@@ -161,12 +161,12 @@ class Runtime:
         return len(texts)
 
     def free_form_gate(self) -> "asyncio.Semaphore":
-        """At most ``asr.free_form_recognizers`` free-speech utterances decode at once; a later
+        """At most ``asr.free_form_places()`` free-speech utterances decode at once; a later
         one waits (its audio queues, nothing is lost) and then catches up faster than real
         time. Beyond a few per core, more at once only adds cold recognisers (~3 CPU-s and
         ~50 MB each) without adding throughput. Created in the serving loop on first use."""
         if self._free_form_gate is None:
-            self._free_form_gate = asyncio.Semaphore(self.config.asr.free_form_recognizers)
+            self._free_form_gate = asyncio.Semaphore(self.config.asr.free_form_places())
         return self._free_form_gate
 
     def warm_recognizers(self, count_16k: int = 1) -> int:
@@ -182,7 +182,7 @@ class Runtime:
         tts = self.tts_engine(self.lang)
         rendered = [tts.render(t) for t in WARM_SENTENCES.get(self.lang, WARM_SENTENCES["en"])]
         n = 0
-        for rate_hz, count in ((8000, self.config.asr.free_form_recognizers), (16000, count_16k)):
+        for rate_hz, count in ((8000, self.config.asr.free_form_places()), (16000, count_16k)):
             pcm = b"".join(resample_once(np.frombuffer(r.pcm, dtype="<i2").astype(np.int16), r.rate_hz, rate_hz)
                            .astype("<i2").tobytes() for r in rendered)
             n += self.engine.warm_free_form(pcm, rate_hz, count)
