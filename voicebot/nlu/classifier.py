@@ -31,6 +31,9 @@ from __future__ import annotations
 
 import io
 import math
+import operator
+import re
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -178,43 +181,87 @@ def ngrams(norm: str, lang: str) -> frozenset[str]:
 # gram_ids() pays numpy's fixed cost a dozen times per line (~30 us) however short the line.
 # Lines differ, but their pieces repeat, so the English fast path below remembers the n-grams
 # of each piece of text as *entries*: the model row of the n-gram's id (>= 0) when the model
-# knows it, else ``~id`` (< 0). Distinct ids are distinct entries, so the size of a line's set
-# of entries is its number of distinct ids, and its non-negative entries, ascending, are the
-# rows searchsorted() finds: exactly what scores() reads from gram_ids(). Ids are the same
-# polynomial hash computed in Python (_py_id).
+# knows it, else ``~id`` (< 0). Distinct ids are distinct entries, so the number of distinct
+# entries of a line is its number of distinct ids, and its non-negative entries, ascending,
+# are the rows searchsorted() finds: exactly what scores() reads from gram_ids(). Ids are the
+# same polynomial hash computed in Python (_py_id).
 #
 # " w1 w2 ... wn ": a character n-gram (3-5 characters) either lies inside one " word " (a
 # function of the word: cached per word, with the word unigram), or crosses the space after
 # a word -- then it starts at most 3 characters before that space and ends at most 3 after
-# it, a function of that window (cached per window). Bigrams are cached per bigram text, and
-# every character n-gram string per string (so filling a new word or window is cheap).
+# it, a function of that window (cached per window). Every character n-gram string is cached
+# too (so filling a new word or window is cheap), and a bigram's id is composed from its two
+# words' polynomials (_raw) instead of hashing its text again.
+#
+# A line is read as one *piece* per word: the word's own n-grams, the window after it and the
+# bigram it starts, all a function of the text from the word's start to the end of the next
+# word or 3 characters past the space, whichever is further (``_PIECE``; the last word's piece
+# is "wn ", holding its end bigram), plus the piece " w1" of the start bigram. Pieces are
+# cached as the bytes of their entries, so a line costs one regex scan, a dictionary look-up
+# per word, one join and a handful of array calls -- each of which costs microseconds when the
+# rules' regexes have just run, so they are kept few.
 
 _FAST_CACHE = 100_000  # entries per cache; a full cache is emptied (bounded memory)
 _INV_POWERS: list[int] = [1]  # BASE**-i modulo 2**64
+_ENTRIES = "q"  # array typecode of cached entries: native int64, read back as np.int64
+_SENTINEL = array(_ENTRIES, (-(1 << 63),)).tobytes()  # below every entry (ids are 32-bit)
+# The piece of each word of " w1 ... wn ", read after the space before it (a literal first
+# character: the regex engine finds those spaces in C).
+_PIECE = re.compile(r" (?=([^ ]+ (?:[^ ]{3,}|.{0,3})))", re.DOTALL)
+
+
+def _inv_power(n: int) -> int:
+    """BASE**-n modulo 2**64."""
+    while len(_INV_POWERS) <= n:
+        _INV_POWERS.append(_INV_POWERS[-1] * _BASE_INV & _MASK)
+    return _INV_POWERS[n]
+
+
+def _raw(text: str) -> int:
+    """The polynomial of :func:`_ids` before mixing: sum of code[t] * BASE**-t modulo 2**64, so
+    ``_raw(a + b) == (_raw(a) + BASE**-len(a) * _raw(b)) % 2**64``."""
+    _inv_power(len(text))
+    return sum(map(operator.mul, map(ord, text), _INV_POWERS)) & _MASK
+
+
+def _mixed(raw: int, length: int, kind: int) -> int:
+    """The id of an n-gram of ``kind`` and ``length`` characters from its :func:`_raw`."""
+    return ((raw ^ ((length << 8) | kind)) * 0x9E3779B97F4A7C15 & _MASK) >> 32
 
 
 def _py_id(text: str, kind: int) -> int:
     """:func:`gram_id` of ``text`` as an n-gram of ``kind``, in Python (the same number)."""
-    while len(_INV_POWERS) < len(text):
-        _INV_POWERS.append(_INV_POWERS[-1] * _BASE_INV & _MASK)
-    h = 0
-    for ch, power in zip(text, _INV_POWERS):
-        h += ord(ch) * power
-    h = (h & _MASK) ^ ((len(text) << 8) | kind)
-    return (h * 0x9E3779B97F4A7C15 & _MASK) >> 32
+    return _mixed(_raw(text), len(text), kind)
+
+
+@lru_cache(maxsize=64)
+def _inside(size: int) -> list[tuple[int, int]]:
+    """(start, length) of the English character n-grams of a text of ``size`` characters."""
+    lo, hi = _CHAR_SPANS["en"]
+    return [(i, n) for i in range(size) for n in range(lo, hi + 1) if i + n <= size]
+
+
+@lru_cache(maxsize=64)
+def _across(space: int, size: int) -> list[tuple[int, int]]:
+    """(start, length) of the English character n-grams of a text of ``size`` characters that
+    start before index ``space`` and end after the character following it."""
+    lo, hi = _CHAR_SPANS["en"]
+    return [(i, n) for i in range(space) for n in range(lo, hi + 1) if space + 1 < i + n <= size]
 
 
 class _Fast:
-    """Per model: id -> row, and the cached entries (module comment above)."""
+    """Per model: id -> row, and the cached entries (module comment above), as the bytes of
+    ``_ENTRIES`` arrays so that a line's pieces join in C."""
 
-    __slots__ = ("row", "chars", "words", "windows", "bigrams")
+    __slots__ = ("row", "chars", "raws", "words", "windows", "pieces")
 
     def __init__(self, ids: np.ndarray) -> None:
         self.row: dict[int, int] = dict(zip(ids.tolist(), range(len(ids))))
         self.chars: dict[str, int] = {}
-        self.words: dict[str, tuple[int, ...]] = {}
-        self.windows: dict[str, tuple[int, ...]] = {}
-        self.bigrams: dict[str, int] = {}
+        self.raws: dict[str, int] = {"": 0}
+        self.words: dict[str, bytes] = {}
+        self.windows: dict[str, bytes] = {}
+        self.pieces: dict[str, bytes] = {}
 
     def _entry(self, text: str, kind: int) -> int:
         gram = _py_id(text, kind)
@@ -234,33 +281,56 @@ class _Fast:
             out.append(value)
         return out
 
-    def word(self, word: str) -> tuple[int, ...]:
-        """Entries of the n-grams inside " word ", and of the word unigram."""
-        if len(self.words) >= _FAST_CACHE:
-            self.words.clear()
-        lo, hi = _CHAR_SPANS["en"]
-        size = len(word) + 2
-        entries = self._chars(f" {word} ", [(i, n) for i in range(size) for n in range(lo, hi + 1) if i + n <= size])
-        entries.append(self._entry(word, _WORD))
-        value = self.words[word] = tuple(entries)
+    def _raw(self, word: str) -> int:
+        value = self.raws.get(word)
+        if value is None:
+            if len(self.raws) >= _FAST_CACHE:
+                self.raws.clear()
+                self.raws[""] = 0
+            value = self.raws[word] = _raw(word)
         return value
 
-    def window(self, window: str) -> tuple[int, ...]:
+    def word(self, word: str) -> bytes:
+        """Entries of the n-grams inside " word ", and of the word unigram."""
+        value = self.words.get(word)
+        if value is None:
+            if len(self.words) >= _FAST_CACHE:
+                self.words.clear()
+            entries = self._chars(f" {word} ", _inside(len(word) + 2))
+            gram = _mixed(self._raw(word), len(word), _WORD)
+            entries.append(self.row.get(gram, ~gram))
+            value = self.words[word] = array(_ENTRIES, entries).tobytes()
+        return value
+
+    def window(self, window: str) -> bytes:
         """Entries of the character n-grams that start before the space inside ``window``
         (the one after its first character) and end after the character following it."""
-        if len(self.windows) >= _FAST_CACHE:
-            self.windows.clear()
-        lo, hi = _CHAR_SPANS["en"]
-        space = window.index(" ", 1)
-        value = self.windows[window] = tuple(self._chars(window, [
-            (i, n) for i in range(space) for n in range(lo, hi + 1) if space + 1 < i + n <= len(window)]))
+        value = self.windows.get(window)
+        if value is None:
+            if len(self.windows) >= _FAST_CACHE:
+                self.windows.clear()
+            entries = self._chars(window, _across(window.index(" ", 1), len(window)))
+            value = self.windows[window] = array(_ENTRIES, entries).tobytes()
         return value
 
-    def bigram(self, key: str) -> int:
-        """Entry of the bigram ``key[1:]`` (``key`` is the bigram text behind its mark)."""
-        if len(self.bigrams) >= _FAST_CACHE:
-            self.bigrams.clear()
-        value = self.bigrams[key] = self._entry(key[1:], _BIGRAM)
+    def bigram(self, first: str, second: str) -> bytes:
+        """Entry of the bigram "first second" ("" for a sentence edge: " w1", "wn ")."""
+        raw = (self._raw(first) + _inv_power(len(first)) * (32 + _BASE_INV * self._raw(second))) & _MASK
+        gram = _mixed(raw, len(first) + 1 + len(second), _BIGRAM)
+        return array(_ENTRIES, (self.row.get(gram, ~gram),)).tobytes()
+
+    def piece(self, key: str) -> bytes:
+        """Entries of the piece ``key`` (a ``_PIECE`` match, or " w1" for the start bigram)."""
+        if len(self.pieces) >= _FAST_CACHE:
+            self.pieces.clear()
+        space = key.index(" ")
+        word, following = key[:space], key[space + 1:].split(" ", 1)[0]  # "" after the last word
+        parts = [self.bigram(word, following)]
+        if word:  # not the start bigram
+            parts.append(self.word(word))
+            if space + 1 < len(key):  # not the last word: the n-grams across the space after it
+                parts.append(self.window(f" {word}"[-3:] + key[space:space + 4]))
+        value = self.pieces[key] = b"".join(parts)
         return value
 
 
@@ -278,30 +348,17 @@ def _fast_features(model: IntentModel, norm: str) -> tuple[int, np.ndarray] | No
     if not norm or not norm.isascii() or norm[0] == " " or norm[-1] == " " or "  " in norm:
         return None
     fast = _fast(model)
-    words, windows, bigrams = fast.words, fast.windows, fast.bigrams
-    marked = f" {norm} "
-    entries: set[int] = set()
-    end = 0  # index in marked of the space after the current word
-    bigram = "\x04 "  # the mark + the text from the previous word's start
-    previous = ""  # the word before this one (read from the second word on)
-    for word in norm.split(" "):
-        hit = words.get(word)
-        entries.update(hit if hit is not None else fast.word(word))
-        start, end = end, end + 1 + len(word)
-        if start:  # n-grams across the space before this word
-            window = marked[max(start - 3, start - len(previous) - 1):start + 4]
-            hit = windows.get(window)
-            entries.update(hit if hit is not None else fast.window(window))
-        bigram += word
-        value = bigrams.get(bigram)
-        entries.add(value if value is not None else fast.bigram(bigram))
-        bigram = "\x04" + word + " "
-        previous = word
-    value = bigrams.get(bigram)
-    entries.add(value if value is not None else fast.bigram(bigram))
-    ordered = np.fromiter(entries, np.intp, len(entries))
-    ordered.sort()  # unknown ids (< 0) first, then the known rows ascending
-    return len(ordered), ordered[ordered.searchsorted(0):]
+    keys = _PIECE.findall(f" {norm} ")
+    keys.append(" " + norm.partition(" ")[0])  # the start bigram
+    pieces = list(map(fast.pieces.get, keys))
+    if None in pieces:
+        pieces = [fast.piece(key) if piece is None else piece for key, piece in zip(keys, pieces)]
+    pieces.append(_SENTINEL)  # sorts first, so every real entry has a predecessor to compare
+    entries = np.frombuffer(bytearray(b"".join(pieces)), dtype=np.int64)  # type: ignore[arg-type]
+    entries.sort()
+    entries = entries[1:][entries[1:] != entries[:-1]]  # distinct, the sentinel dropped
+    # Unknown ids (< 0) first, then the known rows ascending.
+    return len(entries), entries[entries.searchsorted(0):]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -333,9 +390,13 @@ class IntentModel:
             rows = at[self.ids[at] == grams]  # ascending: the same float sum order everywhere
             count = len(grams)
             z = self.weights[rows].sum(axis=0)
-        z *= 1.0 / math.sqrt(max(count, 1))
-        z += self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+        # 1 / (1 + exp(-(z * scale + bias))), with the negation folded into the scale and the
+        # bias (exact in floating point) and every step in place: a few array calls fewer.
+        z *= -1.0 / math.sqrt(max(count, 1))
+        z -= self.bias
+        np.exp(z, out=z)
+        z += 1.0
+        return np.divide(1.0, z, out=z)
 
     def probabilities(self, norm: str) -> dict[str, float]:
         """:meth:`scores` keyed by label; deterministic. The last PROBABILITY_CACHE lines are
@@ -478,4 +539,6 @@ def refine(found: set[str], critical: bool, norm: str, lang: str) -> tuple[set[s
     """:func:`combine` with the shipped model of ``lang`` on a normalised line."""
     model = load_model(lang)
     figurative = assess(norm, lang).figurative  # cached: the language module just asked
-    return combine(found, critical, model.probabilities(norm), model.thresholds, figurative)
+    # combine() leaves a figurative line to the rules without reading the probabilities.
+    probs = {} if figurative else model.probabilities(norm)
+    return combine(found, critical, probs, model.thresholds, figurative)

@@ -152,18 +152,12 @@ def resolve_date(text: str, today: date, past: bool = False) -> date | None:
     tokens = text.split()
     # (char start, char end, day, weak)
     hits: list[tuple[int, int, date | None, bool]] = []
-    if " ".join(tokens) == text:  # single-spaced (normalised): the offsets follow from the tokens
-        offsets, ends, at = [], [], 0
-        for token in tokens:
-            offsets.append(at)
-            at += len(token)
-            ends.append(at)
-            at += 1
-    else:
+    ordinal_dates = _ordinal_dates(tokens, today, past)
+    if ordinal_dates:  # token offsets, only where a day of the month needs them
         offsets = [m.start() for m in re.finditer(r"\S+", text)]
         ends = [m.end() for m in re.finditer(r"\S+", text)]
-    for t0, t1, day in _ordinal_dates(tokens, today, past):
-        hits.append((offsets[t0], ends[t1 - 1], day, False))
+        for t0, t1, day in ordinal_dates:
+            hits.append((offsets[t0], ends[t1 - 1], day, False))
     for m in _PHRASES.finditer(text):
         if any(h[0] <= m.start() < h[1] for h in hits):
             continue

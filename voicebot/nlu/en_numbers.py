@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from voicebot.nlu.lexicon import load_data
 
@@ -179,6 +180,14 @@ _STARTERS = frozenset({"a", "an", "hundred", *_SLIPS, *_TENS, *_TEENS, *_UNITS, 
 def find_numbers(tokens: list[str]) -> list[NumberSpan]:
     """Every number in ``tokens``, left to right, non-overlapping. A run of four or more
     single-digit words ("oh eight hundred five five five") is one ``digit_run`` span."""
+    return list(_numbers(tuple(tokens)))
+
+
+@lru_cache(maxsize=64)
+def _numbers(words: tuple[str, ...]) -> tuple[NumberSpan, ...]:
+    """:func:`find_numbers`, remembered for the last few lines: the amount and the date of a
+    line read the same numbers."""
+    tokens = list(words)
     spans: list[NumberSpan] = []
     i, n = 0, len(tokens)
     while i < n:
@@ -201,7 +210,7 @@ def find_numbers(tokens: list[str]) -> list[NumberSpan]:
             continue
         spans.append(span)
         i = span.end
-    return spans
+    return tuple(spans)
 
 
 def _year_at(tokens: list[str], i: int) -> NumberSpan | None:

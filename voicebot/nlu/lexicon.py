@@ -295,6 +295,33 @@ def _branches(pattern: str) -> list[str]:
     return parts
 
 
+def split_unanchored(patterns: list[str]) -> tuple[list[str], list[str]]:
+    """The top-level alternatives of ``patterns``, in order: (those whose first characters can
+    be read off, those that may start with any character -- "\\w*ty a week", which the trie
+    keeps whole and the regex engine tries at every start position). Raises ValueError on
+    unbalanced parentheses."""
+    anchored: list[str] = []
+    anywhere: list[str] = []
+    for branch in (b for p in patterns for b in _branches(p)):
+        (anywhere if _first_chars(branch) is None else anchored).append(branch)
+    return anchored, anywhere
+
+
+def required_literal(pattern: str) -> str:
+    """The longest run of literal characters at the top level of ``pattern``: text that every
+    match of it contains ("\\w*ty a (?:week|month)" -> " a "); "" when there is none."""
+    from re import _constants as c, _parser  # the parser's own opcodes (CPython re internals)
+
+    parsed = _parser.parse(pattern)
+    if parsed.state.flags & re.IGNORECASE:
+        return ""
+    best = run = ""
+    for op, av in parsed:
+        run = run + chr(av) if op is c.LITERAL else ""  # type: ignore[arg-type]
+        best = max(best, run, key=len)
+    return best
+
+
 def word_start_alternation(patterns: list[str]) -> str:
     """:func:`alternation` of ``patterns`` for use right after ``(?<![^ ])`` (a match starts
     at the start of the text or after a space): there, a leading ``\\b`` before what can only
