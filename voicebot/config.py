@@ -66,7 +66,7 @@ class AsrConfig:
     models_dir: str = "./models"
     decode_workers: int = field(default=0, metadata=_check(lambda v: v >= 0, ">= 0 (0 = one per core)"))
     free_form_recognizers: int = field(
-        default=0, metadata=_check(lambda v: 0 <= v <= 256, "0 (auto) to 256")
+        default=4, metadata=_check(lambda v: 0 <= v <= 256, "0 (auto) to 256")
     )
     chunk_ms: int = field(default=160, metadata=_check(lambda v: 20 <= v <= 1000, "20 to 1000"))
     endpoint_silence_ms: int = field(
