@@ -1,4 +1,5 @@
-"""Mandarin wording families found in the mistakes on the spent zh_blind8 / zh_blind5 sets.
+"""Mandarin wording families found in the mistakes on the spent zh_blind8 / zh_blind5 sets and, further
+down, on the spent zh_blind9 / zh_blind6 agent sets.
 
 Each case is a new wording of a family, not a line from those sets: the rules must cover the
 family (caller.toml, safety.toml, agent.toml), not the one line that exposed it.
@@ -87,3 +88,110 @@ def test_short_everyday_lines_are_not_distress(text: str) -> None:
 ])
 def test_agent_families(text: str, flags: tuple[str, ...]) -> None:
     assert agent_flags(text) == flags
+
+
+# --- families from the spent zh_blind9 caller / zh_blind6 agent sets ---
+
+@pytest.mark.parametrize("text", [
+    # hurting oneself, outright or feared
+    "我 这 几天 一直 想 伤害 我 自己", "我 又 自残 了", "胳膊 上 全是 我 自己 割 的 口子",
+    "我 怕 自己 忍不住 做 傻事", "我 控制 不住 就 想 打 自己",
+    # losing control, a danger to oneself, unwanted thoughts
+    "我 感觉 我 现在 非常 危险", "我 快 控制 不住 自己 了", "我 怕 我 会 做出 什么 事 来",
+    "脑子 里 老有 个 念头 挥 不 走", "我 现在 满脑子 都是 不好 的 念头",
+    # the speaker's death paying the debt
+    "等 我 没 了 保险 的 钱 够 还 你们", "我 人 不在 了 以后 赔偿金 会 还 你们", "我 这 条 命 拿去 抵 债 吧",
+    "保单 的 受益人 我 已经 改 成 我 儿子 了",
+    # giving things away, entrusting dependants
+    "我 的 东西 全部 都 送人 了", "家里 的 狗 我 托付 给 朋友 了",
+    # soon nothing will matter
+    "马上 就 什么 都 不 重要 了", "不久 以后 就 不用 你们 再 催 了",
+])
+def test_self_harm_families_are_critical(text: str) -> None:
+    got = understand(text, "zh", TODAY)
+    assert got.critical and "distress" in got.intents
+
+
+@pytest.mark.parametrize(("text", "intents"), [
+    ("这 笔 利息 真 要 我 命 了", ("distress",)),  # a figure of speech: distress, not critical
+    ("老子 死 也 不 还", ("refuse",)),
+    ("我 是 她 女儿 这 几天 在 帮 她 办 丧事", ("wrong_party",)),  # a relative's report
+    ("我 在 帮 他 料理 后事 他 的 账 我 不 清楚", ("wrong_party",)),
+    ("开车 呢 高速 上 很 危险 晚点 打", ("callback",)),
+    ("等 车险 理赔 下来 保险 的 钱 就 还 你们", ("promise_to_pay",)),
+])
+def test_death_words_in_everyday_use_are_not_critical(text: str, intents: tuple[str, ...]) -> None:
+    got = understand(text, "zh", TODAY)
+    assert not got.critical and got.intents == intents
+
+
+@pytest.mark.parametrize(("text", "intents"), [
+    # questions about being overdue, interest, proof of payment; who is calling
+    ("后天 还 三千 会 不会 算 逾期 啊", ("promise_to_pay", "ask_info")),
+    ("能 不 能 给 我 出 一 份 结清 证明", ("ask_info",)),
+    ("你 究竟 是 哪 里 的", ("ask_info",)),
+    ("该不会 是 诈骗 吧 我 怎么 知道 你们 是 正规 的", ("ask_info",)),
+    # never overdue, a promise by the service desk, not mine, complained to the regulator
+    ("我 开通 了 自动 还款 从来 没 逾期", ("dispute",)),
+    ("上次 客服 答应 了 不 收 违约金", ("dispute",)),
+    ("凭什么 算 我 头上", ("dispute",)),
+    ("再 打 我 就 投诉 到 银保监", ("cease_contact",)),  # a threat to complain is a plea to stop
+    # cannot talk now; call me at a named time
+    ("这会儿 讲 不 了", ("callback",)),
+    ("礼拜三 晚上 打 给 我", ("callback",)),
+    ("你们 天天 打 我 烦 不 烦", ("cease_contact",)),
+    # refusals, denials
+    ("凭什么 给 你 钱", ("refuse",)),
+    ("我 没 收到 过 任何 短信", ("deny",)),
+    ("明天 恐怕 不行", ("deny",)),
+    # a bill named inside a complaint of hardship is no question
+    ("账单 越来越 多 我 真的 扛 不 住 了", ("distress",)),
+])
+def test_blind9_intent_families(text: str, intents: tuple[str, ...]) -> None:
+    assert understand(text, "zh", TODAY).intents == tuple(i for i in _ORDER if i in intents)
+
+
+@pytest.mark.parametrize("text", ["我 早 就 投诉 到 消协 了", "我 已经 投诉 到 人民银行 了"])
+def test_a_complaint_already_made_to_the_regulator_is_a_dispute(text: str) -> None:
+    # the rules' verdict; the model may add distress to such lines (trained figures, not a rule)
+    got = understand(text, "zh", TODAY)
+    assert "dispute" in got.intents and not got.critical
+
+
+@pytest.mark.parametrize(("text", "intents", "amount", "day"), [
+    ("嗯 对 就 礼拜一 三千", ("promise_to_pay", "affirm"), 3000, date(2026, 11, 30)),  # a read-back confirmed
+    ("明天 先 还 八百 然后 每 个 礼拜 还 八百", ("payment_plan",), 800, date(2026, 11, 29)),  # first instalment
+    ("月底 先 打 三千 剩下 的 每 个 月 还 一千", ("promise_to_pay", "payment_plan"), 3000, date(2026, 11, 30)),
+    ("一 周 两百 行 吗", ("payment_plan",), 200, None),  # a weekly sum, no Wednesday
+    ("先 还 一部分 剩下 的 年后 再 说", ("payment_plan",), None, None),
+    ("工资 到 了 明天 或者 后天 还 两千", ("promise_to_pay",), 2000, None),  # two days: none fixed
+    ("后天 还 伞千", ("promise_to_pay",), 3000, date(2026, 11, 30)),  # 伞 heard for 三
+    ("周五 还 两千舞百", ("promise_to_pay",), 2500, date(2026, 12, 4)),  # 舞 heard for 五
+])
+def test_blind9_amounts_and_days(text: str, intents: tuple[str, ...], amount: float | None, day: date | None) -> None:
+    got = understand(text, "zh", TODAY)
+    assert (got.intents, got.amount, got.date) == (tuple(i for i in _ORDER if i in intents), amount, day)
+
+
+@pytest.mark.parametrize(("text", "flags"), [
+    ("你 的 家人 我们 会 挨个 通知", ("threat",)),
+    ("你 肯定 不想 让 你 同事 知道 吧", ("threat",)),
+    ("再 不 还 我 马上 给 你 老婆 打 电话", ("threat",)),
+    ("欠钱 不 还 的 没 好 下场", ("threat",)),
+    ("少 说 废话", ("abuse",)),
+    ("你 这个 人 真 没用", ("abuse",)),
+    ("别 拿 生病 当 借口 骗 鬼 呢", ("abuse",)),
+    ("你 爸 的 贷款 逾期 了", ("third_party_disclosure",)),
+    ("我们 是 催收 公司 的 麻烦 你 告诉 他 一声", ("third_party_disclosure",)),
+    ("我们 配合 公安 调查 你 的 案子", ("false_representation",)),
+    ("法院 已经 判 了 你 输", ("false_representation",)),
+    ("再 拖 就 等 着 收 传票", ("threat",)),  # a lawsuit threatened, nobody posing as the court
+    ("法院 判决 的 事情 我们 这边 不 清楚", ()),
+    ("这个 链接 没用 的话 我 再 发 一个", ()),
+])
+def test_blind6_agent_families(text: str, flags: tuple[str, ...]) -> None:
+    assert agent_flags(text) == flags
+
+
+_ORDER = ("promise_to_pay", "already_paid", "payment_plan", "dispute", "distress", "request_agent",
+          "wrong_party", "callback", "refuse", "cease_contact", "affirm", "deny", "ask_info", "none")

@@ -20,7 +20,8 @@ Rules plus lexicons. The lexicons are data (``voicebot/nlu/data/zh/caller.toml``
    rhetorical 弄啥嘞 next to content is no question; a mix-up beside a wrong-number report is no
    dispute (搞错了吧我不姓李); the bill named in a complaint is no question; a question about the bot
    or the hotline (你是机器人吗, 客服电话是多少) asks, it requests no person; a plan's first day
-   (从十五号开始每月还八百) is no separate promise; distress the model put in place of 'none' must be
+   (从十五号开始每月还八百) and a first instalment (先还一千然后每个月还一千, but not a down payment before the
+   rest: 先转一千剩下的每个月还五百) are no separate promise; distress the model put in place of 'none' must be
    sure (see _unless_sure_distress); 'none' only when nothing else fired.
 4. amount only for promise/paid/plan lines, date for those and callbacks (past days for
    already_paid lines).
@@ -85,6 +86,8 @@ class _CallerLexicon:
     ask_nouns: re.Pattern[str]
     dispute_mixup: re.Pattern[str]
     plan_start: re.Pattern[str]
+    plan_instalment: re.Pattern[str]
+    plan_down_payment: re.Pattern[str]
     affirm_strong: re.Pattern[str]
     contact_words: re.Pattern[str]
     money_words: re.Pattern[str]
@@ -154,6 +157,8 @@ def _caller_lexicon() -> _CallerLexicon:
         ask_nouns=fast_compile(intents["ask_nouns"]),
         dispute_mixup=fast_compile(intents["dispute_mixup"]),
         plan_start=fast_compile(intents["plan_start"]),
+        plan_instalment=fast_compile(intents["plan_instalment"]),
+        plan_down_payment=fast_compile(intents["plan_down_payment"]),
         affirm_strong=re.compile(data["affirm"]["strong_lead"]),
         contact_words=re.compile(data["critical"]["contact_words"]),
         money_words=re.compile(data["critical"]["money_words"]),
@@ -291,8 +296,11 @@ def understand(text: str, today: date) -> Understanding:
     if "refuse" in intents and "promise_to_pay" in intents and "payment_plan" not in intents:
         intents.discard("promise_to_pay")
     if {"payment_plan", "promise_to_pay"} <= intents:
-        if lex.plan_deferral.search(norm) or not _still(lex, "promise_to_pay", lex.plan_start, norm):
-            # 十号再还行不行: a later day asked for; 从十五号开始每月还八百: the plan's first day
+        if (lex.plan_deferral.search(norm) or not _still(lex, "promise_to_pay", lex.plan_start, norm)
+                or (lex.plan_instalment.search(norm) and not lex.plan_down_payment.search(norm))):
+            # 十号再还行不行: a later day asked for; 从十五号开始每月还八百: the plan's first day;
+            # 下周一先还一千然后每个月还一千: the first instalment is part of the plan (先转一千剩下的每个月
+            # 还五百 keeps both: a down payment, then the rest in instalments)
             intents.discard("promise_to_pay")
         elif lex.plan_request.search(norm):
             if find_date(norm, today) is None:

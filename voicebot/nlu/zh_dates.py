@@ -18,6 +18,10 @@ Contract (conventions of shared/data/README.md, today = Sat 2026-11-28 in the ex
 - A self-correction takes the later day: 礼拜三呃礼拜四 -> Thursday, 不是周三是周四 -> Thursday, 明天还不了
   后天吧 -> the day after tomorrow (a day right after 不是, or followed by a correction or refusal marker
   such as 呃 / 不对 / 不了 before another day, is dropped). 工地上周五: 上 ending a place word is no 上周.
+- Without ``past``, a day gone by gives way to a day ahead named on the same line (昨天发的工资
+  明天还 -> tomorrow).
+- Two days offered as alternatives fix neither: 今天或者明天, 周四还是周五 -> ``None``; 一周三百 is a
+  weekly sum, no Wednesday.
 - Vague words fix no single day: 下周, 下个月, 过几天, 这两天, 发工资的时候, and anything
   marked approximate (二十号左右, 二十号前后) -> ``None``.
 """
@@ -58,7 +62,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("past_weeks", rf"(?:再)?过(?:了)?(?P<n>{_NUM})(?:个)?(?:周|星期|礼拜)(?![一二三四五六日天1-7])"),
         ("after_months", rf"{_NB}(?P<n>{_NUM})个月(?:以后|之后|后)"),
         ("last_weekday", r"(?<![地路车楼班晚早])上(?:个)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])"),
-        ("weekday", r"(?P<next>下(?:个)?|这(?:个)?|本)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])(?![定直样般])"),
+        ("weekday", r"(?P<next>下(?:个)?|这(?:个)?|本)?(?:周|星期|礼拜)(?P<w>[一二三四五六日天1-7])(?![定直样般百千万])"),
         ("day_of_month", rf"{_NB}(?<!月)(?P<d>{_NUM})(?:号|日)(?!{_APPROX})(?!线|楼|床|码)"),
         ("day_after_after", r"大后天"),
         ("day_after", r"后天"),
@@ -80,6 +84,8 @@ _HOLIDAYS: dict[str, tuple[int, int]] = {
 # Between two days, a correction marker means the later one was meant (礼拜三呃礼拜四).
 _CORRECTION_RE = re.compile(r"呃|额|不对|不是|哦不|啊不|噢不|应该是|改成|改到|换成|不了|不行|不成|不方便|没空|来不及")
 _NEGATED_BEFORE = ("不是", "不在", "别")  # 不是周三是周四: the first day is the one taken back
+# Between two days, an 'or' leaves the choice open (今天或者明天): no single day.
+_ALTERNATIVE_RE = re.compile(r"(?:或者|或是|或|还是|要么|要不)(?:是)?")
 
 
 def _add_months(day: date, months: int, day_of_month: int | None = None) -> date:
@@ -188,7 +194,13 @@ def find_date(text: str, today: date, past: bool = False, soon: bool = True) -> 
             hits.append((start, order, end, resolved))
     hits.sort(key=lambda hit: (hit[0], hit[1]))
     days = [(start, end, resolved) for start, _, end, resolved in hits if resolved is not None]
+    if not past and any(resolved >= today for _, _, resolved in days):
+        # 昨天刚发的工资明天还: a day gone by is the reason, the day ahead the commitment
+        days = [day for day in days if day[2] >= today]
     for index, (start, end, resolved) in enumerate(days):
+        if (index + 1 < len(days) and days[index + 1][2] != resolved
+                and _ALTERNATIVE_RE.fullmatch(text, end, days[index + 1][0])):
+            return None  # 今天或者明天: two days offered, none fixed
         if index + 1 < len(days) and days[index + 1][2] != resolved and (
                 text[max(0, start - 2):start] in _NEGATED_BEFORE
                 or _CORRECTION_RE.search(text, end, days[index + 1][0])):

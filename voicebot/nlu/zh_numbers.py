@@ -42,7 +42,7 @@ NUMERAL_RE = re.compile(
 _MONEY_AFTER = re.compile(r"^(?:多)?(?:块钱|块|元|圆|rmb|人民币|大洋|米)")
 _NOT_MONEY_AFTER = re.compile(
     r"^(?:号|日|点|天|期|个|月|年|岁|周(?:后|以后|之后|内)|次|遍|分(?!期|半年|[0-9一二两三四五六七八九十几]+(?:个月|期|次|年|回))|小时|钟|位|笔|倍|下|起|直|定|样|部分|半|些|共|"
-    r"成|楼|层|口|趟|家|台|辆|套|张|条|份|辈子|阵|会|旦|毛|角|礼拜|星期|克|斤|公里|米|秒|声|时|级)"
+    r"成|楼|层|口|趟|家|台|辆|套|张|条|份|辈子|阵|会儿|旦|毛|角|礼拜|星期|克|斤|公里|米|秒|声|时|级)"
 )
 _APPROX_AFTER = re.compile(r"^(?:多)?(?:块钱|块|元)?(?:左右|上下|来块|来|多块|几|出头)|^多(?!少)")
 _UNABLE_AFTER = re.compile(r"拿不出|还不起|还不上|不够|太多|太高")
@@ -133,8 +133,9 @@ def find_numbers(text: str) -> list[tuple[int, int, float]]:
         if end - start > 1 and text[end - 1] == "一" and (
                 text[end:end + 3] in _ONE_FEN or text[end:end + 1] in _ONE_NEXT_WORD):
             end -= 1
-        if text[start - 1:start] in _WEEKDAY_MARKS and start > 0 and end - start > 1:
-            start += 1  # the weekday's own digit
+        if (text[start - 1:start] in _WEEKDAY_MARKS and start > 0 and end - start > 1
+                and text[start + 1] not in _UNITS_AFTER_DAY):
+            start += 1  # the weekday's own digit (一周三百: 三百 a weekly sum, no Wednesday)
         for cut in range(end, start, -1):
             try:
                 found.append((start, cut, parse_number(text[start:cut])))
@@ -145,6 +146,7 @@ def find_numbers(text: str) -> list[tuple[int, int, float]]:
 
 
 _WEEKDAY_MARKS = frozenset("周拜期")  # 周五 / 礼拜五 / 星期五: the digit after them is a day
+_UNITS_AFTER_DAY = frozenset("百千万")  # ... unless a unit follows it at once (一周三百, 每礼拜两千)
 _ONE_FEN = frozenset({"分不少", "分也不", "分都不", "分钱也", "分钱都"})
 _ONE_NEXT_WORD = frozenset("次起下口把")  # 一次 / 一起 / 一下 / 一口气 / 一把: the 一 starts the next word
 
