@@ -246,7 +246,7 @@ def understand(text: str, today: date) -> Understanding:
     if not critical and assess(norm, "en").critical:  # recall-leaning cue layer (safety.py)
         found, critical = (found - {"none"}) | {"distress"}, True
     tokens = norm.split()
-    if not found - {"affirm", "cease_contact"}:
+    if not found - {"affirm", "cease_contact", "ask_info"}:
         # A bare amount with a day ("two fifty on the tenth", "twelve hundred by wednesday")
         # answers "how much and when": a promise even without a verb, also when the caller
         # adds "and stop calling me" ("fine two hundred on wednesday now stop ringing").

@@ -6,7 +6,7 @@ weights over a fixed file order, so the same files give the same weights on the 
 ``SEED`` fixes the only arbitrary choice left (the order lines are stacked in).
 
 Training files are the labelled caller sets the rules were developed on (TRAIN_FILES), the
-spent blind sets (``en_blind5/6/7/8_caller``, ``zh_blind4/5/6/7/8_caller``: each was scored once and
+spent blind sets (``en_blind5/6/7/8_caller``, ``zh_blind4/5/6/7/8/9_caller``: each was scored once and
 its figures seen, and the rules were then tuned on its mistakes, so they no longer measure
 anything unseen) and ``{en,zh}_train_extra.jsonl``
 (written for training: indirect self-harm hints, distress, disputes, agent requests, plans and
@@ -46,13 +46,13 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
            OWN_DATA / "en_blind3_caller.jsonl", OWN_DATA / "en_blind4_caller.jsonl",
            OWN_DATA / "en_blind5_caller.jsonl", OWN_DATA / "en_blind6_caller.jsonl",
            OWN_DATA / "en_blind7_caller.jsonl", OWN_DATA / "en_blind8_caller.jsonl",
-           OWN_DATA / "en_train_extra.jsonl"),
+           OWN_DATA / "en_blind10_caller.jsonl", OWN_DATA / "en_train_extra.jsonl"),
     "zh": (SHARED_DATA / "nlu_dev_zh.jsonl", OWN_DATA / "zh_caller.jsonl", OWN_DATA / "zh_heldout.jsonl",
            OWN_DATA / "zh_blind_caller.jsonl", OWN_DATA / "zh_blind2_caller.jsonl",
            OWN_DATA / "zh_blind3_caller.jsonl", OWN_DATA / "zh_blind4_caller.jsonl",
            OWN_DATA / "zh_blind5_caller.jsonl", OWN_DATA / "zh_blind6_caller.jsonl",
            OWN_DATA / "zh_blind7_caller.jsonl", OWN_DATA / "zh_blind8_caller.jsonl",
-           OWN_DATA / "zh_train_extra.jsonl"),
+           OWN_DATA / "zh_blind9_caller.jsonl", OWN_DATA / "zh_train_extra.jsonl"),
 }
 # Never trained on: en_check9 / zh_check8, written before the blind7/blind6 tuning round and
 # scored once at its end; en_check8 / zh_check7 (spent, but kept out of training so that
@@ -63,7 +63,10 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # session from the data README and domain doc alone, were scored before and after its tuning
 # round (en 0.899 -> 0.925, zh 0.899 -> 0.943); en_blind9 stays held out. zh_blind8 (and the
 # zh_blind5 agent set) are spent since the Mandarin round that tuned on their mistakes by class,
-# and trained on; zh_check8 still measures that round.
+# and trained on; zh_check8 still measures that round. zh_blind9 (and the zh_blind6 agent set), scored
+# blind once (zh 0.890 macro-F1, critical recall 0.842), are spent since the next Mandarin round tuned on
+# their mistakes by class (self-injury, losing control, death paying the debt, giving away, 'soon it won't
+# matter' safety families; instalments, overdue questions, regulator complaints), and trained on.
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
             "en_blind9_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
