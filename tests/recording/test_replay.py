@@ -159,6 +159,53 @@ def test_stream_to_a_live_server_makes_a_new_call(recorded: Path, tmp_path: Path
     assert "disclosure" in states
 
 
+def test_turn_pacing_waits_for_a_longer_greeting(recorded: Path, tmp_path: Path, asr_engine: Any) -> None:
+    """Replaying against a server whose greeting is several seconds longer: played by the
+    clock, the recorded 네 would land inside the (uninterruptible) greeting; turn pacing
+    holds it until the new bot has finished both prompts it answered, as long after them as
+    in the recording, so the new call takes the same turns."""
+    record = read_session(recorded)
+    script = _changed_script(tmp_path, "이 통화는 녹음됩니다.", "이 통화는 녹음됩니다. " + "상담 내용은 관련 법령에 따라 안전하게 "
+                             "보관되며, 통화 중 언제든지 영번을 누르시면 상담원과 연결됩니다. " * 2)
+    srv = _start(tmp_path, asr_engine, server={"state_dir": str(tmp_path / "var3")}, dialogue={"script": str(script)})
+    try:
+        code, out = _cli(str(recorded), "--to", srv.url("/twilio"))
+        assert code == 0, out
+        new = _wait_finished(srv.runtime.config.sessions_path / out.strip(), scaled(20))
+    finally:
+        srv.stop()
+    old_start = next(e.offset_ms for e in record.events if e.type == T.SPEECH_START)
+    new_played = [e.offset_ms for e in new.events if e.type == T.PROMPT_PLAYED]
+    assert len(new_played) >= 2 and new_played[1] > old_start + 2000, (old_start, new_played)  # clock would overlap
+    new_start = next(e.offset_ms for e in new.events if e.type == T.SPEECH_START)
+    assert new_start > new_played[1], (new_start, new_played)
+    finals = [e.data["text"] for e in new.events if e.type == T.FINAL and e.data.get("channel") == "caller"]
+    assert finals == ["네"], finals
+    assert "disclosure" in [e.data["to"] for e in new.events if e.type == T.STATE_CHANGE]
+
+
+def test_turn_holds_come_from_the_recorded_turns(tmp_path: Path) -> None:
+    def ev(kind: T, at: int, **data: Any) -> SessionEvent:
+        return SessionEvent(kind, at, data)
+
+    events = (
+        ev(T.PROMPT_START, 100), ev(T.MARK, 3000), ev(T.PROMPT_START, 3100), ev(T.MARK, 5000),
+        ev(T.SPEECH_START, 5800, channel="caller", audio_ms=5790), ev(T.SPEECH_END, 6500, channel="caller", audio_ms=6490),
+        ev(T.PROMPT_START, 7000),  # the caller talks over this one
+        ev(T.SPEECH_START, 8000, channel="caller", audio_ms=7990), ev(T.SPEECH_END, 9000, channel="caller", audio_ms=8990),
+        ev(T.MARK, 9100), ev(T.PROMPT_START, 9500), ev(T.MARK, 11000),
+        ev(T.SPEECH_START, 12000, channel="caller", audio_ms=11990), ev(T.SPEECH_END, 12600, channel="caller", audio_ms=12590),
+        ev(T.DTMF, 14000, digit="1"), ev(T.PROMPT_START, 14100), ev(T.MARK, 15000),  # a key, then the answer
+        ev(T.SPEECH_START, 16000, channel="caller", audio_ms=15990),
+        ev(T.SPEECH_START, 17000, channel="agent", audio_ms=16990),  # not the caller's
+    )
+    from voicebot.recording.replay_cli import TurnHold, turn_holds
+
+    record = SessionRecord(tmp_path, {"type": "schema", "version": 1}, {"lang": "ko"}, events)
+    assert turn_holds(record) == [TurnHold(after_ms=0, at_ms=5490, marks=2, quiet_ms=490),
+                                  TurnHold(after_ms=7990, at_ms=11690, marks=2, quiet_ms=690)]
+
+
 def _synthetic_session(tmp_path: Path) -> SessionRecord:
     """A call logged the way the session logs it, driven by a real Dialogue: silence in
     verify (a no-input reprompt), key 1, then a turn; with the events a session writes."""

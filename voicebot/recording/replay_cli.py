@@ -13,6 +13,7 @@ import base64
 import json
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
@@ -27,6 +28,8 @@ TWILIO_FRAME_MS = 20
 TWILIO_RATE_HZ = 8000
 CONNECT_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 10.0
+HOLD_LEAD_MS = 300  # turn pacing holds the caller audio this far ahead of a recorded speech start
+MAX_HOLD_S = 20.0  # ... but for no longer than this per answer (a bot that never goes quiet)
 # Account fields a Twilio start's customParameters carry (voicebot.dialogue.Account.from_mapping).
 ACCOUNT_PARAMS = ("account_id", "name", "lender", "amount_due", "currency", "due_date", "callback_number",
                   "timezone", "agent_name")  # after "stop": how long the server may take to end the call and close
@@ -44,6 +47,10 @@ def replay_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fail on any difference (transcripts, intents, bot lines too)")
     parser.add_argument("--to", metavar="URL",
                         help="instead: stream the caller audio into a live server, e.g. ws://HOST:PORT/twilio")
+    parser.add_argument("--pace", choices=("turns", "clock"), default="turns",
+                        help="with --to: 'turns' (default) holds each caller utterance until the new server's bot "
+                             "has finished the prompts it answered, as long after as in the recording; 'clock' "
+                             "plays the caller audio exactly as recorded")
 
 
 def replay_main(args: argparse.Namespace) -> int:
@@ -53,7 +60,7 @@ def replay_main(args: argparse.Namespace) -> int:
         print(f"voicebot replay: {exc}", file=sys.stderr)
         return 2
     if args.to:
-        return _stream_all(dirs, args.to)
+        return _stream_all(dirs, args.to, getattr(args, "pace", "turns"))
     cfg = args.config
     settings = ReplaySettings(
         min_promise_fraction=cfg.dialogue.min_promise_fraction, latest_promise_days=cfg.dialogue.latest_promise_days,
@@ -173,13 +180,13 @@ class _Engines:
 
 # -- streaming into a live server ------------------------------------------------------------
 
-def _stream_all(dirs: list[Path], url: str) -> int:
+def _stream_all(dirs: list[Path], url: str, pace: str = "turns") -> int:
     from websockets.exceptions import WebSocketException
 
     failed = 0
     for d in dirs:
         try:
-            call_id = asyncio.run(stream_session(read_session(d), url))
+            call_id = asyncio.run(stream_session(read_session(d), url, pace=pace))
         except (OSError, TimeoutError, StoreError, WebSocketException) as exc:
             print(f"voicebot replay: {d}: could not stream to {url}: {exc}", file=sys.stderr)
             failed += 1
@@ -204,6 +211,61 @@ def caller_ulaw(record: SessionRecord) -> bytes:
     return ulaw_encode(np.asarray(pcm, dtype=np.int16))
 
 
+@dataclass(frozen=True, slots=True)
+class TurnHold:
+    """Where turn pacing may hold or skip the recorded caller audio: the caller's utterance
+    that starts at ``speech_ms`` (caller audio time) answered ``marks`` prompts (playout marks
+    between the previous utterance's start, ``after_ms``, and this one) and began ``quiet_ms``
+    after the last of them ended. The stream plays the audio up to ``at_ms`` (a little before
+    the speech) only once the live bot has sent as many marks since ``after_ms`` and then been
+    quiet for ``quiet_ms``; recorded silence before ``at_ms`` is skipped if it is ready sooner."""
+
+    after_ms: int
+    at_ms: int
+    marks: int
+    quiet_ms: int
+
+
+def turn_holds(record: SessionRecord) -> list[TurnHold]:
+    """The holds for turn pacing (``stream_session(pace="turns")``). Utterances that were not
+    an answer to a finished prompt (the caller spoke over the bot, spoke twice in a row, or
+    pressed a key in between) get none: their audio keeps its recorded distance from the
+    previous utterance."""
+    starts = [(int(e.data.get("audio_ms", e.offset_ms)), e.offset_ms) for e in record.events
+              if e.type == EventType.SPEECH_START and e.data.get("channel", "caller") == "caller"]
+    ends = [int(e.data.get("audio_ms", e.offset_ms)) for e in record.events
+            if e.type == EventType.SPEECH_END and e.data.get("channel", "caller") == "caller"]
+    marks = [e.offset_ms for e in record.events if e.type == EventType.MARK]
+    prompt_starts = [e.offset_ms for e in record.events if e.type == EventType.PROMPT_START]
+    keys = [e.offset_ms for e in record.events if e.type == EventType.DTMF]
+    holds: list[TurnHold] = []
+    prev_start = prev_end = 0
+    for i, (audio_ms, at_server_ms) in enumerate(starts):
+        window = [m for m in marks if prev_start < m <= at_server_ms]
+        spoken_over = window and any(window[-1] < p <= at_server_ms for p in prompt_starts)
+        keyed = any(prev_start < k <= at_server_ms for k in keys)
+        if window and not spoken_over and not keyed:
+            at_ms = max(prev_end, audio_ms - HOLD_LEAD_MS)
+            holds.append(TurnHold(prev_start, at_ms, len(window), max(0, at_ms - window[-1])))
+        prev_start = audio_ms
+        prev_end = max(prev_end, next((e for e in ends if e > audio_ms), audio_ms))
+    return holds
+
+
+class _Peer:
+    """What the streamer has seen of the server's side: bot audio and playout marks."""
+
+    __slots__ = ("marks", "last_mark", "last_media")
+
+    def __init__(self) -> None:
+        self.marks = 0
+        self.last_mark = self.last_media = -1.0
+
+    def ready(self, base: int, hold: TurnHold, now: float) -> bool:
+        return (self.marks - base >= hold.marks and self.last_mark >= self.last_media
+                and now - self.last_mark >= hold.quiet_ms / 1000)
+
+
 async def stream_session(
     record: SessionRecord,
     url: str,
@@ -211,13 +273,21 @@ async def stream_session(
     call_id: str | None = None,
     params: Mapping[str, str] | None = None,
     close_timeout_s: float = CLOSE_TIMEOUT_S,
+    pace: str = "turns",
+    max_hold_s: float = MAX_HOLD_S,
 ) -> str:
     """Play ``record``'s caller channel into a live server in real time as Twilio Media
     Streams would: ``connected``, ``start`` (customParameters: meta ``lang``, the fields of
     meta ``account``, meta ``params``, then ``params``), 20 ms mu-law ``media`` frames paced by the loop clock (no
     drift: frame *k* leaves at t0 + 20k ms), recorded key presses as ``dtmf`` at their
     offsets, every mark the server sends echoed at once, ``stop`` when the audio ends (or
-    earlier if the server closes). Returns the call id used (``callSid``)."""
+    earlier if the server closes). Returns the call id used (``callSid``).
+
+    ``pace="clock"`` plays the caller audio exactly as recorded. ``pace="turns"`` (what a
+    replay against a changed server needs: its prompts may be longer, or rendered later)
+    holds each answer until the new bot has finished the prompts it answers (see
+    ``turn_holds``), sending silence meanwhile (at most ``max_hold_s`` per answer), and skips
+    recorded silence when the bot is done sooner. Key presses stay at their place in the audio."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
@@ -235,6 +305,11 @@ async def stream_session(
     custom.update(params or {})
     custom = {k: v for k, v in custom.items() if v}
     dtmf = sorted((e.offset_ms, str(e.data.get("digit", ""))) for e in record.events if e.type == EventType.DTMF)
+    if pace not in ("turns", "clock"):
+        raise ValueError(f"pace must be 'turns' or 'clock', not {pace!r}")
+    holds = turn_holds(record) if pace == "turns" else []
+    peer = _Peer()
+    silence = b"\xff" * frame_bytes
     async with connect(url, open_timeout=CONNECT_TIMEOUT_S, max_size=2**22) as ws:
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         await ws.send(json.dumps({
@@ -248,26 +323,54 @@ async def stream_session(
             try:
                 async for raw in ws:
                     msg = json.loads(raw)
+                    if isinstance(msg, dict) and msg.get("event") == "media":
+                        peer.last_media = loop.time()
                     if isinstance(msg, dict) and msg.get("event") == "mark":
+                        peer.marks, peer.last_mark = peer.marks + 1, loop.time()
                         # Twilio echoes a mark when playback reaches it; we "play" as we receive.
                         await ws.send(json.dumps({"event": "mark", "sequenceNumber": "0",
                                                   "streamSid": stream_sid, "mark": msg.get("mark", {})}))
             except ConnectionClosed:
                 pass
 
+        loop = asyncio.get_running_loop()
         reader = asyncio.create_task(echo_marks())
         try:
-            loop = asyncio.get_running_loop()
             seq, t0 = 2, loop.time()
-            for k, i in enumerate(range(0, len(audio), frame_bytes)):
+            pos = 0  # caller audio sent so far, in bytes (= samples)
+            pending = list(holds)
+            base: int | None = None  # marks seen when the audio passed pending[0].after_ms
+            held_since: float | None = None
+            k = -1
+            while pos < len(audio):
+                k += 1
                 if reader.done():
                     break  # the server ended the call (hang-up, transfer)
-                while dtmf and dtmf[0][0] <= k * TWILIO_FRAME_MS:
+                pos_ms, now, frame = pos * 1000 // TWILIO_RATE_HZ, loop.time(), None
+                if pending and base is None and pos_ms >= pending[0].after_ms:
+                    base = peer.marks
+                if pending and base is not None:
+                    h = pending[0]
+                    if peer.ready(base, h, now):  # the bot is done: the answer may start
+                        if pos_ms < h.at_ms:  # sooner than recorded: skip the recorded silence
+                            pos, pos_ms = h.at_ms * TWILIO_RATE_HZ // 1000, h.at_ms
+                        pending.pop(0)
+                        base = held_since = None
+                    elif pos_ms >= h.at_ms:  # not done yet: hold the answer, send silence
+                        held_since = now if held_since is None else held_since
+                        if now - held_since < max_hold_s:
+                            frame = silence
+                        else:
+                            pending.pop(0)
+                            base = held_since = None
+                while dtmf and dtmf[0][0] <= pos_ms and frame is None:
                     digit = dtmf.pop(0)[1]
                     await ws.send(json.dumps({"event": "dtmf", "streamSid": stream_sid, "sequenceNumber": str(seq),
                                               "dtmf": {"track": "inbound_track", "digit": digit}}))
                     seq += 1
-                frame = audio[i:i + frame_bytes].ljust(frame_bytes, b"\xff")
+                if frame is None:
+                    frame = audio[pos:pos + frame_bytes].ljust(frame_bytes, b"\xff")
+                    pos += frame_bytes
                 await ws.send(json.dumps({
                     "event": "media", "sequenceNumber": str(seq), "streamSid": stream_sid,
                     "media": {"track": "inbound", "chunk": str(k + 1), "timestamp": str(k * TWILIO_FRAME_MS),
@@ -286,4 +389,4 @@ async def stream_session(
     return call_id
 
 
-__all__ = ["caller_ulaw", "print_report", "replay_arguments", "replay_main", "session_dirs", "stream_session"]
+__all__ = ["TurnHold", "caller_ulaw", "turn_holds", "print_report", "replay_arguments", "replay_main", "session_dirs", "stream_session"]
