@@ -240,6 +240,29 @@ def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
     assert agent_flags(text, "en") == flags
 
 
+@pytest.mark.parametrize("text, flags", [
+    # legal action as already decided, enforcement on its way, veiled warnings
+    ("we've been told to start court proceedings on monday", ()),
+    ("i'm instructed to issue proceedings against you tomorrow", ("threat",)),
+    ("the officers have a warrant and they're on their way to you", ("threat",)),
+    ("pay up today or things get really ugly", ("threat",)),
+    ("i bet your husband would be very interested to hear about this", ("threat",)),
+    ("we'll be ringing your references this afternoon", ("threat",)),
+    # sarcasm and contempt
+    ("honestly can you even read a bank statement", ("abuse",)),
+    ("crying won't make your arrears go away", ("abuse",)),
+    ("must be nice going on holiday while you ignore us", ("abuse",)),
+    # a threat to tell a relative about the borrower's own debt stays a threat only
+    ("i'll tell your dad that you still owe us eight hundred", ("threat",)),
+    # a callback number left with a third party is compliant, not privacy
+    ("he can ring back on oh one two three four five six seven eight nine", ()),
+    # a firm deadline said politely is compliant
+    ("we need the payment by friday or we may pass the account to our legal team", ()),
+])
+def test_agent_families_from_the_seventh_round(text: str, flags: tuple[str, ...]) -> None:
+    assert agent_flags(text, "en") == flags
+
+
 @pytest.mark.parametrize("text", [
     "i have to take my tablets now call me later", "i am going to jump on a call", "my boss will kill me",
     "i want to end this call", "what is the point of calling me every day", "you're killing me with these calls",

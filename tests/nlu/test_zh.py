@@ -84,6 +84,23 @@ def test_agent_flags(text: str, flags: tuple[str, ...]) -> None:
     assert agent_flags(text) == flags
 
 
+@pytest.mark.parametrize(("text", "flags"), [
+    ("你 躲 到 哪 我们 都 找 不 到 你 吗 别 做梦 了", ("threat",)),
+    ("不 接 电话 是 吧 那 就 天天 打", ("threat",)),
+    ("你 的 案子 月底 就 开庭", ("threat",)),
+    ("我们 已经 把 你 的 逾期 情况 通知 了 你 的 同事", ("third_party_disclosure",)),
+    ("你 脑子 坏 了 吧", ("abuse",)),
+    ("三十 岁 的 人 了 还 这样", ("abuse",)),
+    ("我 是 人民 银行 的 工作人员", ("false_representation",)),
+    ("你 住 的 是 东方 小区 吧 门牌号 我 这里 都 有", ("privacy",)),
+    # a threat to post it in a group is the threat alone, not a disclosure yet
+    ("再 不 还 就 发 到 你 同学 群 里", ("threat",)),
+    ("您 的 账单 还 有 三 天 到期 请 按时 还款", ()),
+])
+def test_agent_families_from_the_seventh_round(text: str, flags: tuple[str, ...]) -> None:
+    assert agent_flags(text) == flags
+
+
 CALLER_TARGETS = {"macro_f1": 0.90, "distress_recall": 0.97, "critical_recall": 1.0,
                   "critical_precision": 0.8, "amount_exact": 0.93, "date_exact": 0.93}
 
