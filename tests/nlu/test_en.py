@@ -235,12 +235,6 @@ def test_indirect_self_harm_is_critical(text: str) -> None:
     ("i'm calling your workplace because you haven't paid your loan", ("threat",)),
     ("i work for the government debt recovery department", ("false_representation",)),
     ("your benefits will be stopped once we report this", ("threat",)),
-])
-def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
-    assert agent_flags(text, "en") == flags
-
-
-@pytest.mark.parametrize("text, flags", [
     # legal action as already decided, enforcement on its way, veiled warnings
     ("we've been told to start court proceedings on monday", ()),
     ("i'm instructed to issue proceedings against you tomorrow", ("threat",)),
@@ -259,7 +253,7 @@ def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
     # a firm deadline said politely is compliant
     ("we need the payment by friday or we may pass the account to our legal team", ()),
 ])
-def test_agent_families_from_the_seventh_round(text: str, flags: tuple[str, ...]) -> None:
+def test_agent_general_rules(text: str, flags: tuple[str, ...]) -> None:
     assert agent_flags(text, "en") == flags
 
 

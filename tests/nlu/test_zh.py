@@ -79,12 +79,6 @@ def test_none_is_never_combined() -> None:
     ("为了 核实 身份 请 告诉 我 您 身份证 的 后四位", ()),
     ("可能 会 上报 征信", ()),
     ("那 麻烦 您 转告 他 给 我们 回 个 电话 我 姓 刘", ()),
-])
-def test_agent_flags(text: str, flags: tuple[str, ...]) -> None:
-    assert agent_flags(text) == flags
-
-
-@pytest.mark.parametrize(("text", "flags"), [
     ("你 躲 到 哪 我们 都 找 不 到 你 吗 别 做梦 了", ("threat",)),
     ("不 接 电话 是 吧 那 就 天天 打", ("threat",)),
     ("你 的 案子 月底 就 开庭", ("threat",)),
@@ -97,7 +91,7 @@ def test_agent_flags(text: str, flags: tuple[str, ...]) -> None:
     ("再 不 还 就 发 到 你 同学 群 里", ("threat",)),
     ("您 的 账单 还 有 三 天 到期 请 按时 还款", ()),
 ])
-def test_agent_families_from_the_seventh_round(text: str, flags: tuple[str, ...]) -> None:
+def test_agent_flags(text: str, flags: tuple[str, ...]) -> None:
     assert agent_flags(text) == flags
 
 

@@ -67,8 +67,9 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # blind once (zh 0.890 macro-F1, critical recall 0.842), are spent since the next Mandarin round tuned on
 # their mistakes by class (self-injury, losing control, death paying the debt, giving away, 'soon it won't
 # matter' safety families; instalments, overdue questions, regulator complaints), and trained on.
-# en_blind13 / zh_blind12 (and the en_blind11 / zh_blind9 agent sets), written blind in the seventh
-# session, were scored once on the shipped rules and models (en 0.944, zh 0.970 macro-F1) and are untouched.
+# en_blind13 / zh_blind12, written blind in the seventh session, were scored once on the shipped rules
+# and models (en 0.944, zh 0.970 macro-F1) and are untouched (their mistakes unread); the en_blind11 /
+# zh_blind9 agent sets written with them are spent since the agent round that tuned on them.
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
             "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
