@@ -238,3 +238,20 @@ def test_fallback_is_reported_and_flags_the_figurative_line() -> None:
     got = _zh("我 这 一 走 你们 的 钱 也 就 清 了")
     assert got.cues[0] == "fallback" and got.score < 1.0  # no scored cue reached the threshold
     assert _zh("累 死 了").figurative and not _zh("我 想 还 钱").figurative
+
+
+@pytest.mark.parametrize(("lang", "text", "intents", "critical"), [
+    # a goodbye to a child or a spouse (eighth-session round on zh_blind13)
+    ("zh", "你 帮 我 跟 我 女儿 说 一 声 爸爸 对不起 她 以后 不 能 陪 她 了", ("distress",), True),
+    ("zh", "我 以后 再 也 不 能 陪 着 孩子 了", ("distress",), True),
+    # an idiom and "a live person" are not self-harm; an everyday "don't want to give it" is a refusal
+    ("zh", "死 猪 不 怕 开水 烫 我 就 不 还", ("refuse",), False),
+    ("zh", "我 不 想 听 录音 了 有 没有 活人 啊", ("request_agent",), False),
+    ("en", "i've got the money i just don't want to give it to you", ("refuse",), False),
+    # ...while a real hint on the same line still counts
+    ("en", "i don't want to pay and honestly i don't want to be here anymore", ("distress",), True),
+])
+def test_farewells_critical_and_everyday_refusals_not(lang: str, text: str, intents: tuple[str, ...],
+                                                       critical: bool) -> None:
+    got = understand(text, lang, date(2026, 11, 28))
+    assert (got.intents, got.critical) == (intents, critical)
