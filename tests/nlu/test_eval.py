@@ -32,6 +32,11 @@ FILES = [
     # Fresh agent check sets, written before the last agent-lexicon round and scored once after.
     OWN_DATA / "en_check_agent.jsonl",
     OWN_DATA / "zh_check_agent.jsonl",
+    # Blind sets of the eighth session, scored once and then tuned on (spent): their families must stay fixed.
+    OWN_DATA / "en_blind14_caller.jsonl",
+    OWN_DATA / "zh_blind13_caller.jsonl",
+    OWN_DATA / "en_blind15_agent.jsonl",
+    OWN_DATA / "zh_blind14_agent.jsonl",
 ]
 
 

@@ -7,12 +7,15 @@ disclosure needs both a listener who is not the borrower and a mention of the de
 cleared by any compliant phrase on the line ("i'm not able to discuss the account with anyone
 other than the customer"); a threat to tell someone about the listener's own debt ("i'll ring
 your mother and tell her about this loan") is a threat, not a disclosure. Reading out a long run of digits (card, ID numbers) is privacy
-unless the line is about the last four digits.
+unless the line is about the last four digits. The trained agent model
+(``classifier.agent_model_flags``) then adds flags the patterns missed, except where a compliant
+pattern of that flag matches.
 """
 from __future__ import annotations
 
 import re
 
+from voicebot.nlu.classifier import agent_model_flags
 from voicebot.nlu.lexicon import compile_any, load_data
 
 _DATA = load_data("en", "agent")
@@ -38,7 +41,8 @@ _DIGIT_RUN = re.compile(r"\b(?:" + _SPOKEN_DIGIT + r" ){7,}" + _SPOKEN_DIGIT + r
 _DIGIT_WORD = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
+    """The text the agent patterns and the agent model read: lowercase words, single spaces."""
     text = text.lower().replace("\u2019", "'")
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
 
@@ -54,7 +58,7 @@ def _fires(flag: str, text: str) -> bool:
 
 def agent_flags(text: str) -> tuple[str, ...]:
     """Flags for one agent utterance, in the canonical order; ``()`` when compliant."""
-    norm = _normalise(text)
+    norm = normalise(text)
     flags: set[str] = {flag for flag in ("threat", "abuse", "false_representation", "privacy") if _fires(flag, norm)}
     tpd = _DATA["third_party_disclosure"]
     compliant = _COMPLIANT["third_party_disclosure"]
@@ -68,4 +72,10 @@ def agent_flags(text: str) -> tuple[str, ...]:
             if len(_DIGIT_WORD.findall(run.group(0))) >= 6 and not (
                     _COMPLIANT["privacy"] and _COMPLIANT["privacy"].search(norm)):
                 flags.add("privacy")
+    for flag in agent_model_flags(norm, "en", flags):
+        if flag == "third_party_disclosure" and (threat_to_borrower or (compliant and compliant.search(norm))):
+            continue
+        if _COMPLIANT[flag] is not None and _COMPLIANT[flag].search(norm):
+            continue
+        flags.add(flag)
     return tuple(flag for flag in _ORDER if flag in flags)

@@ -1,7 +1,8 @@
 """Train the intent classifier (voicebot/nlu/classifier.py) from labelled caller lines.
 
 Run: ``python -m voicebot.nlu.train --lang en`` (writes ``voicebot/nlu/data/en/intent_model.npz``
-and prints the cross-validation figures). numpy only, deterministic: full-batch Adam from zero
+and prints the cross-validation figures); ``--agent`` trains the agent flag model
+(``agent_model.npz``, see the section near the end). numpy only, deterministic: full-batch Adam from zero
 weights over a fixed file order, so the same files give the same weights on the same machine.
 ``SEED`` fixes the only arbitrary choice left (the order lines are stacked in).
 
@@ -32,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from voicebot.nlu.classifier import (ADDABLE, LABELS, MODEL_FILE, IntentModel, build_model, compact, gram_ids,
-                                     model_bytes, stored)
+from voicebot.nlu.classifier import (ADDABLE, AGENT_LABELS, AGENT_MODEL_FILE, LABELS, MODEL_FILE, IntentModel,
+                                     build_model, compact, gram_ids, model_bytes, stored)
 
 SEED = 20261128
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -70,6 +71,8 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # en_blind13 / zh_blind12, written blind in the seventh session, were scored once on the shipped rules
 # and models (en 0.944, zh 0.970 macro-F1) and are untouched (their mistakes unread); the en_blind11 /
 # zh_blind9 agent sets written with them are spent since the agent round that tuned on them.
+# en_blind14 / zh_blind13 (eighth session) were scored once (en 0.924, zh 0.925 macro-F1; zh critical recall
+# 0.909) and are spent since the round on their safety and cease-contact mistakes; not yet trained on.
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
             "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
@@ -171,21 +174,21 @@ def fit(norms: tuple[str, ...], targets: np.ndarray, lang: str) -> Fitted:
     return vocab, w, b
 
 
-def predict(model: IntentModel, norms: tuple[str, ...]) -> np.ndarray:
-    """Probability matrix (lines x LABELS) of ``model`` on normalised lines."""
-    order = [model.labels.index(lab) for lab in LABELS]
-    return np.array([model.scores(n)[order] for n in norms])
+def predict(model: IntentModel, norms: tuple[str, ...], labels: tuple[str, ...] = LABELS) -> np.ndarray:
+    """Probability matrix (lines x ``labels``) of ``model`` on normalised lines."""
+    order = [model.labels.index(lab) for lab in labels]
+    return np.array([model.scores(n)[order] for n in norms]).reshape(len(norms), len(labels))
 
 
-def out_of_fold(corpus: Corpus, lang: str) -> np.ndarray:
+def out_of_fold(corpus: Corpus, lang: str, labels: tuple[str, ...] = LABELS) -> np.ndarray:
     """Leave-one-file-out probabilities: each file scored by a model trained on the others."""
     probs = np.zeros(corpus.targets.shape)
     for g in np.unique(corpus.groups):
         train = np.flatnonzero(corpus.groups != g)
         test = np.flatnonzero(corpus.groups == g)
         ids, w, b = fit(tuple(corpus.norms[i] for i in train), corpus.targets[train], lang)
-        model = build_model(lang, ids, w, b, {})
-        probs[test] = predict(model, tuple(corpus.norms[i] for i in test))
+        model = build_model(lang, ids, w, b, {}, labels)
+        probs[test] = predict(model, tuple(corpus.norms[i] for i in test), labels)
     return probs
 
 
@@ -256,13 +259,94 @@ def train(lang: str, files: tuple[Path, ...] | None = None,
     return model, report
 
 
+# --- The agent flag model (classifier.agent_model_flags) ------------------------------------
+#
+# Trained on every labelled agent file in tests/nlu/data (the spent blind sets, the check sets,
+# the hand-written ones) plus the shared dev file, except the fresh sets in AGENT_HELD_OUT. A flag
+# is added at the lowest threshold from which the out-of-fold (leave-one-file-out) precision
+# stays >= AGENT_PRECISION_FLOOR. Chosen before the fresh en_blind15 / zh_blind14 sets were
+# scored, from the sets before them with the rules as they were before their rounds (0.8: en
+# compliant lines flagged 4.4 % -> 24 %; 0.9: 11 %; 0.95: unchanged at 4.4 %, macro-F1 0.830 -> 0.847,
+# zh 0.794 -> 0.895 with 0 % -> 2.2 % flagged).
+AGENT_PRECISION_FLOOR = 0.95
+# en_blind16 / zh_blind15: written blind in the eighth session after the agent model and the
+# round on en_blind15 / zh_blind14, scored once; never trained on.
+AGENT_HELD_OUT = ("en_blind16_agent.jsonl", "zh_blind15_agent.jsonl")
+
+
+def agent_train_files(lang: str) -> tuple[Path, ...]:
+    """The agent files the agent model of ``lang`` trains on (see above)."""
+    own = sorted(p for p in OWN_DATA.glob(f"{lang}_*agent*.jsonl") if p.name not in AGENT_HELD_OUT)
+    return (SHARED_DATA / f"agent_dev_{lang}.jsonl", *own)
+
+
+def agent_normaliser(lang: str) -> Any:
+    """The normalisation the language's ``agent_flags`` reads (the model sees the same text)."""
+    if lang == "en":
+        return importlib.import_module("voicebot.nlu.en_agent").normalise
+    return importlib.import_module(f"voicebot.nlu.{lang}").agent_normalise
+
+
+def load_agent_corpus(lang: str, files: tuple[Path, ...] | None = None) -> Corpus:
+    """Agent lines of ``files`` (default agent_train_files(lang)) with their flags as targets.
+    Raises ValueError if a held-out set is passed."""
+    norm = agent_normaliser(lang)
+    norms: list[str] = []
+    rows: list[list[float]] = []
+    groups: list[int] = []
+    for g, path in enumerate(files or agent_train_files(lang)):
+        if path.name in AGENT_HELD_OUT:
+            raise ValueError(f"{path.name} is a held-out agent set; never train on it")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if "flags" not in item or item.get("lang") != lang:
+                continue
+            norms.append(norm(item["text"]))
+            rows.append([1.0 if flag in item["flags"] else 0.0 for flag in AGENT_LABELS])
+            groups.append(g)
+    order = np.random.default_rng(SEED).permutation(len(norms))
+    return Corpus(norms=tuple(norms[i] for i in order), targets=np.array(rows)[order],
+                  groups=np.array(groups)[order])
+
+
+def train_agent(lang: str, files: tuple[Path, ...] | None = None,
+                thresholds: dict[str, float] | None = None) -> tuple[IntentModel, dict[str, Any]]:
+    """The agent flag model of ``lang``; thresholds by leave-one-file-out CV unless given."""
+    corpus = load_agent_corpus(lang, files)
+    report: dict[str, Any] = {"lines": len(corpus.norms)}
+    if thresholds is None:
+        probs = out_of_fold(corpus, lang, AGENT_LABELS)
+        thresholds = {}
+        for j, flag in enumerate(AGENT_LABELS):
+            curve = []
+            for t in GRID:
+                hit = probs[:, j] >= t
+                curve.append((float(t), float(corpus.targets[hit, j].mean()) if hit.any() else None))
+            thresholds[flag] = _lowest_stable(curve, AGENT_PRECISION_FLOOR)
+        gold = corpus.targets > 0
+        pred = probs >= np.array([thresholds[f] for f in AGENT_LABELS])
+        compliant = ~gold.any(axis=1)
+        report["cv"] = {flag: {"threshold": thresholds[flag], "support": int(gold[:, j].sum()),
+                               "precision": round(int((pred[:, j] & gold[:, j]).sum()) / max(int(pred[:, j].sum()), 1), 3),
+                               "recall": round(int((pred[:, j] & gold[:, j]).sum()) / max(int(gold[:, j].sum()), 1), 3)}
+                        for j, flag in enumerate(AGENT_LABELS)}
+        report["cv"]["compliant_flagged"] = round(float(pred[compliant].any(axis=1).mean()), 3)
+    ids, w, b = fit(corpus.norms, corpus.targets, lang)
+    ids, w = compact(ids, stored(w))
+    report["thresholds"] = thresholds
+    return build_model(lang, ids, w, b, thresholds, AGENT_LABELS), report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", choices=sorted(TRAIN_FILES), required=True)
+    parser.add_argument("--agent", action="store_true", help="train the agent flag model instead")
     parser.add_argument("--out", type=Path, default=None, help="default: the packaged model file")
     args = parser.parse_args(argv)
-    model, report = train(args.lang)
-    out = args.out or PACKAGE_DIR / "data" / args.lang / MODEL_FILE
+    model, report = train_agent(args.lang) if args.agent else train(args.lang)
+    out = args.out or PACKAGE_DIR / "data" / args.lang / (AGENT_MODEL_FILE if args.agent else MODEL_FILE)
     out.write_bytes(model_bytes(model))
     print(json.dumps(report, indent=1))
     print(f"wrote {out} ({out.stat().st_size:,} bytes, {len(model.ids):,} n-grams)")

@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicebot.nlu import AGENT_FLAGS, Understanding
-from voicebot.nlu.classifier import load_model, refine
+from voicebot.nlu.classifier import agent_model_flags, load_model, refine
 from voicebot.nlu.lexicon import alternation, fast_compile
 from voicebot.nlu.safety import about_the_speaker, assess
 from voicebot.nlu.zh_dates import find_date
@@ -368,9 +368,16 @@ _ORDER = (
 )
 
 
+def agent_normalise(text: str) -> str:
+    """The text the agent patterns and the agent model read: lowercase, no spaces or punctuation."""
+    return _PUNCT_RE.sub("", text.lower())
+
+
 def agent_flags(text: str) -> tuple[str, ...]:
-    """Compliance flags for one Mandarin agent utterance, in AGENT_FLAGS order."""
-    norm = _PUNCT_RE.sub("", text.lower())
+    """Compliance flags for one Mandarin agent utterance, in AGENT_FLAGS order: the patterns of
+    agent.toml, then what the trained agent model adds (``classifier.agent_model_flags``) where
+    no allowed phrase of that flag is on the line."""
+    norm = agent_normalise(text)
     lex = _agent_lexicon()
     found: list[str] = []
     for flag, pattern, allow in lex.flags:
@@ -386,4 +393,12 @@ def agent_flags(text: str) -> tuple[str, ...]:
         # 你欠我们钱 ... 我告诉你老婆: the listener is the borrower, so telling family is
         # the threat, not a disclosure to a third party.
         found.remove("third_party_disclosure")
-    return tuple(found)
+    allowed = {flag: allow for flag, _, allow in lex.flags}
+    for flag in agent_model_flags(norm, "zh", set(found)):
+        allow = allowed.get(flag)
+        if allow is not None and allow.search(norm):
+            continue
+        if flag == "third_party_disclosure" and "threat" in found and lex.addressee_owes.search(norm):
+            continue
+        found.append(flag)
+    return tuple(sorted(found, key=AGENT_FLAGS.index))
