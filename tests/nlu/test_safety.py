@@ -244,10 +244,14 @@ def test_fallback_is_reported_and_flags_the_figurative_line() -> None:
     # a goodbye to a child or a spouse (eighth-session round on zh_blind13)
     ("zh", "你 帮 我 跟 我 女儿 说 一 声 爸爸 对不起 她 以后 不 能 陪 她 了", ("distress",), True),
     ("zh", "我 以后 再 也 不 能 陪 着 孩子 了", ("distress",), True),
+    # after a day none of this concerns me any more; no point holding on (zh_blind16)
+    ("zh", "这 周末 过后 这些 事 就 跟 我 没 关系 了", ("distress",), True),
+    ("zh", "工作 没 了 家 也 没 了 还 有 什么 意义 撑 下去", ("distress",), True),
     # an idiom and "a live person" are not self-harm; an everyday "don't want to give it" is a refusal
     ("zh", "死 猪 不 怕 开水 烫 我 就 不 还", ("refuse",), False),
     ("zh", "我 不 想 听 录音 了 有 没有 活人 啊", ("request_agent",), False),
     ("en", "i've got the money i just don't want to give it to you", ("refuse",), False),
+    ("en", "i'd sooner drop dead than give you lot a dime", ("refuse",), False),
     # ...while a real hint on the same line still counts
     ("en", "i don't want to pay and honestly i don't want to be here anymore", ("distress",), True),
 ])
