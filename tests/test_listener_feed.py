@@ -54,7 +54,7 @@ def test_endpoint_silence_is_not_fed() -> None:
     kinds, fed_s, queued_at = _fed_timed(np.concatenate([_silence(0.5), _tone(1.0), _silence(1.0)]))
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("end") == 1
     # The tail went to the recogniser once the silence passed TRAILING_FEED_MS, so nothing but
-    # the final is left to decode when the segment silence (300 ms) ends the utterance.
+    # the final is left to decode when the segment silence (250 ms) ends the utterance.
     segment_s = Config().asr.segment_silence_ms / 1000
     assert kinds[-2] == "audio"
     assert abs(queued_at[-2] - (1.5 + TRAILING_FEED_MS / 1000)) <= 0.04
@@ -64,15 +64,16 @@ def test_endpoint_silence_is_not_fed() -> None:
 
 
 def test_a_pause_inside_the_utterance_is_fed_whole() -> None:
-    # 260 ms pause < 300 ms segment silence: one utterance, and the held part of the pause
+    # 220 ms pause < 250 ms segment silence: one utterance, and the held part of the pause
     # (past TRAILING_FEED_MS) is fed when speech resumes, so word times after it stay right.
-    kinds, fed_s = _fed(np.concatenate([_silence(0.5), _tone(0.6), _silence(0.26), _tone(0.6), _silence(1.0)]))
+    assert TRAILING_FEED_MS < 220 < Config().asr.segment_silence_ms
+    kinds, fed_s = _fed(np.concatenate([_silence(0.5), _tone(0.6), _silence(0.22), _tone(0.6), _silence(1.0)]))
     assert kinds.count("start") == 1 and kinds.count("end") == 1
-    spoken = 0.6 + 0.26 + 0.6
+    spoken = 0.6 + 0.22 + 0.6
     assert abs(fed_s - PREROLL_MS / 1000 - spoken - TRAILING_FEED_MS / 1000) <= 0.06  # VAD frame edges
 
 
 def test_a_longer_pause_ends_the_segment() -> None:
-    # 400 ms > the 300 ms segment silence: two segments (their turn is joined later).
+    # 400 ms > the 250 ms segment silence: two segments (their turn is joined later).
     kinds, _ = _fed(np.concatenate([_silence(0.5), _tone(0.6), _silence(0.4), _tone(0.6), _silence(1.0)]))
     assert kinds.count("start") == 2 and kinds.count("end") == 2

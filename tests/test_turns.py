@@ -86,7 +86,7 @@ def test_each_part_gets_its_final_and_the_dialogue_one_turn(paused_answer: Sessi
 def test_replay_groups_the_segments_into_the_same_turn(
     paused_answer: SessionRecord, asr_engine: Any, free_verify: Path
 ) -> None:
-    assert paused_answer.meta["asr"]["segment_silence_ms"] == 300
+    assert paused_answer.meta["asr"]["segment_silence_ms"] == 250
     script = load_script(free_verify)
     text = replay_session(paused_answer, script)
     assert text.identical, text.differences

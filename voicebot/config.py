@@ -73,7 +73,7 @@ class AsrConfig:
         default=500, metadata=_check(lambda v: 100 <= v <= 5000, "100 to 5000")
     )
     segment_silence_ms: int = field(
-        default=300, metadata=_check(lambda v: v == 0 or 100 <= v <= 5000, "0 or 100 to 5000")
+        default=250, metadata=_check(lambda v: v == 0 or 100 <= v <= 5000, "0 or 100 to 5000")
     )
     vad_threshold_db: float = field(
         default=-42.0, metadata=_check(lambda v: -90 <= v <= 0, "-90 to 0 dBFS")

@@ -75,7 +75,7 @@ class ChannelListener:
     published at once (the dashboard, the recording); the caller's *turn* ends only once
     ``endpoint_silence_ms`` have passed with no new speech, and then the dialogue gets every
     segment of the turn as one text. So a caller who pauses mid-sentence is not answered
-    half-way, and finals still come ~300 ms after the voice stops. Short answers (the state
+    half-way, and finals still come ~250 ms after the voice stops. Short answers (the state
     has a grammar) and partials that already answer whole end both at once, after
     ``SHORT_ANSWER_HANGOVER_MS``.
     """
