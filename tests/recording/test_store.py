@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -156,3 +157,30 @@ def test_both_dialects_have_the_same_tables_and_columns(tmp_path: Path, pg_serve
     assert pg_cols == lite_cols
     assert set(lite_cols) == {"schema_version", "calls", "turns", "outcomes", "promises", "handoffs", "opt_outs",
                               "contact_attempts"}
+
+
+
+def test_wal_switch_waits_out_another_connections_lock(tmp_path: Path) -> None:
+    # `voicebot serve --workers 2` opens the store from each worker as they start together; the
+    # WAL switch failed one of them with "database is locked" (CI, 2026-12-04), because SQLite
+    # answers a journal-mode change that meets another connection's lock without waiting.
+    import sqlite3
+
+    from voicebot.recording.store import _set_wal
+
+    path = tmp_path / "race.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # another worker mid-migration
+    other = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("PRAGMA journal_mode=WAL")  # what the store did before
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    t0 = time.monotonic()
+    _set_wal(other)
+    release.join()
+    assert time.monotonic() - t0 >= 0.4
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    holder.close()
+    other.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +51,25 @@ def _error_types() -> tuple[type[BaseException], ...]:
     return (sqlite3.Error, psycopg.Error)
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def _set_wal(conn: Any) -> None:
+    """Switch a SQLite connection to WAL. Several processes opening one new file at once
+    (``voicebot serve --workers 2``) race for this: SQLite answers a journal-mode change that
+    meets another connection's lock with "database is locked" at once, without waiting on the
+    busy timeout, so it is retried here for as long as that timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Store:
     """Use ``open_store(url)``. Every failure of the database surfaces as StoreError."""
 
@@ -65,8 +85,8 @@ class Store:
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._conn: Any = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                                  timeout=30.0)
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                                                  timeout=SQLITE_BUSY_TIMEOUT_S)
+                _set_wal(self._conn)
             elif url.startswith(("postgresql://", "postgres://")):
                 import psycopg
 
