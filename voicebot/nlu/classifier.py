@@ -47,6 +47,7 @@ from importlib import resources
 import numpy as np
 
 from voicebot.errors import ModelNotFoundError
+from voicebot.nlu import AGENT_FLAGS
 from voicebot.nlu.safety import assess
 
 LABELS: tuple[str, ...] = (
@@ -56,7 +57,7 @@ LABELS: tuple[str, ...] = (
 )
 ADDABLE: tuple[str, ...] = ("distress", "dispute", "request_agent")
 MODEL_FILE = "intent_model.npz"
-AGENT_LABELS: tuple[str, ...] = ("threat", "abuse", "third_party_disclosure", "false_representation", "privacy")
+AGENT_LABELS: tuple[str, ...] = AGENT_FLAGS  # the agent model's outputs, in the canonical order
 AGENT_MODEL_FILE = "agent_model.npz"
 FORMAT = 2  # model file layout: sorted uint32 n-gram ids + int8 weights
 # Hand-set, not cross-validated: the README's "money tight is a plan, not distress" convention
@@ -497,15 +498,23 @@ def load_model(lang: str, file: str = MODEL_FILE) -> IntentModel:
 # ("crying won't make your arrears go away" threat 0.52, 告诉你那个老公赶紧还钱 abuse 0.66,
 # 我们配合公安调查你的案子 threat 0.57).
 AGENT_ADD_TO_FLAGGED_MIN = 0.7
+# Shorter lines are left to the patterns: a few words carry too little for the model (assist
+# judges each transcript segment, and "we will be calling", a segment cut at a pause, scored
+# threat 0.69). English counts words, Mandarin characters of the normalised text.
+AGENT_MIN_LENGTH = {"en": 5, "zh": 6}
 
 
 def agent_model_flags(norm: str, lang: str, found: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """Compliance flags the shipped agent model adds to a normalised agent line whose patterns
     found ``found``: those not in ``found`` whose probability is at or above the flag's threshold
-    (and AGENT_ADD_TO_FLAGGED_MIN when ``found`` is not empty). The language's ``agent_flags``
+    (and AGENT_ADD_TO_FLAGGED_MIN when ``found`` is not empty); none on a line shorter than
+    AGENT_MIN_LENGTH. The language's ``agent_flags``
     adds them unless that flag's compliant patterns match the line ("we don't send the police
     round for this": a pattern word in a lawful sentence), so the model widens what the rules
     catch without overruling what they were told is fine."""
+    length = norm.count(" ") + 1 if lang == "en" else len(norm)
+    if length < AGENT_MIN_LENGTH.get(lang, 0):
+        return set()
     model = load_model(lang, AGENT_MODEL_FILE)
     probs = model.probabilities(norm)
     floor = AGENT_ADD_TO_FLAGGED_MIN if found else 0.0
