@@ -75,8 +75,8 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # 0.909) and are spent since the round on their safety and cease-contact mistakes; not yet trained on.
 # en_blind17 / zh_blind16, written after that round and scored once (en 0.901 macro-F1, distress recall 0.939,
 # critical 1.0 / 0.929; zh 0.918, distress 0.971, critical recall 0.846 / 0.846), are spent since a safety round on
-# their critical misses and false alarms; en_blind17's two distress misses (a caller's own bereavement or a
-# child in intensive care read as a relative's report: wrong_party) are left open. Not yet trained on.
+# their critical misses and false alarms and the next English round (a caller's own bereavement or a child
+# in intensive care read as a relative's report). Not yet trained on.
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
             "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
