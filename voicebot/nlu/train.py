@@ -77,8 +77,12 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # critical 1.0 / 0.929; zh 0.918, distress 0.971, critical recall 0.846 / 0.846), are spent since a safety round on
 # their critical misses and false alarms and the next English round (a caller's own bereavement or a child
 # in intensive care read as a relative's report). Not yet trained on.
+# en_blind18 / zh_blind17, written blind at the end of the eighth session, were scored once on its final code
+# (en 0.938 macro-F1, distress recall 0.967, critical 0.9 / 1.0, date 0.941; zh 0.911, distress 0.966, critical
+# 0.9 / 0.818) and are untouched: their mistakes unread.
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
-            "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl")
+            "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl",
+            "en_blind18_caller.jsonl", "zh_blind17_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
 # only false alarms once rules + safety cues were in front of the model (in-sample critical
 # precision en_blind4 0.75, zh_blind2 0.96; spent zh_blind4 1.0 -> 0.885, recall unchanged).
