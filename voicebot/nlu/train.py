@@ -114,32 +114,43 @@ def normaliser(lang: str) -> Any:
     return importlib.import_module(f"voicebot.nlu.{lang}").normalise
 
 
-def load_corpus(lang: str, files: tuple[Path, ...] | None = None) -> Corpus:
-    """Caller lines of ``files`` (default TRAIN_FILES[lang]). Raises FileNotFoundError if one is
-    missing and ValueError if a held-out blind set is passed."""
-    norm = normaliser(lang)
+def _read_corpus(files: tuple[Path, ...], held_out: tuple[str, ...], lang: str, field: str,
+                 norm: Any, target: Any) -> Corpus:
+    """Lines of ``lang`` carrying ``field`` from ``files``: normalised by ``norm``, labelled by
+    ``target(item)``, grouped by file and stacked in SEED's order. Raises ValueError if a file
+    named in ``held_out`` is passed (FileNotFoundError if one is missing)."""
     norms: list[str] = []
-    rows: list[np.ndarray] = []
+    rows: list[Any] = []
     groups: list[int] = []
-    for g, path in enumerate(files or TRAIN_FILES[lang]):
-        if path.name in HELD_OUT:
+    for g, path in enumerate(files):
+        if path.name in held_out:
             raise ValueError(f"{path.name} is a held-out blind set; never train on it")
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             item = json.loads(line)
-            if "intents" not in item or item.get("lang") != lang:
+            if field not in item or item.get("lang") != lang:
                 continue
-            y = np.zeros(len(LABELS))
-            for intent in item["intents"]:
-                y[LABELS.index(intent)] = 1.0
-            y[LABELS.index("critical")] = 1.0 if item.get("critical") else 0.0
             norms.append(norm(item["text"]))
-            rows.append(y)
+            rows.append(target(item))
             groups.append(g)
     order = np.random.default_rng(SEED).permutation(len(norms))
     return Corpus(norms=tuple(norms[i] for i in order), targets=np.array(rows)[order],
                   groups=np.array(groups)[order])
+
+
+def _caller_target(item: dict[str, Any]) -> np.ndarray:
+    y = np.zeros(len(LABELS))
+    for intent in item["intents"]:
+        y[LABELS.index(intent)] = 1.0
+    y[LABELS.index("critical")] = 1.0 if item.get("critical") else 0.0
+    return y
+
+
+def load_corpus(lang: str, files: tuple[Path, ...] | None = None) -> Corpus:
+    """Caller lines of ``files`` (default TRAIN_FILES[lang]). Raises FileNotFoundError if one is
+    missing and ValueError if a held-out blind set is passed."""
+    return _read_corpus(files or TRAIN_FILES[lang], HELD_OUT, lang, "intents", normaliser(lang), _caller_target)
 
 
 Fitted = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -211,16 +222,19 @@ def _lowest_stable(values: list[tuple[float, float | None]], floor: float) -> fl
     return chosen
 
 
+def _precision_threshold(probs: np.ndarray, targets: np.ndarray, floor: float) -> float:
+    """The lowest GRID threshold from which one label's out-of-fold precision stays >= floor."""
+    curve = []
+    for t in GRID:
+        hit = probs >= t
+        curve.append((float(t), float(targets[hit].mean()) if hit.any() else None))
+    return _lowest_stable(curve, floor)
+
+
 def choose_thresholds(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     """Recall-leaning thresholds from out-of-fold probabilities (see module docstring)."""
-    thresholds: dict[str, float] = {}
-    for label in ("critical", *ADDABLE):
-        j = LABELS.index(label)
-        curve = []
-        for t in GRID:
-            hit = probs[:, j] >= t
-            curve.append((float(t), float(targets[hit, j].mean()) if hit.any() else None))
-        thresholds[label] = _lowest_stable(curve, PRECISION_FLOORS[label])
+    thresholds = {label: _precision_threshold(probs[:, LABELS.index(label)], targets[:, LABELS.index(label)],
+                                              PRECISION_FLOORS[label]) for label in ("critical", *ADDABLE)}
     intents = [j for j, lab in enumerate(LABELS) if lab not in ("none", "critical")]
     top = np.array(intents)[probs[:, intents].argmax(axis=1)]
     top_p = probs[np.arange(len(probs)), top]
@@ -234,11 +248,13 @@ def choose_thresholds(probs: np.ndarray, targets: np.ndarray) -> dict[str, float
     return thresholds
 
 
-def cv_report(probs: np.ndarray, targets: np.ndarray, thresholds: dict[str, float]) -> dict[str, Any]:
-    """Model-alone out-of-fold precision/recall per addable label at the chosen thresholds."""
+def cv_report(probs: np.ndarray, targets: np.ndarray, thresholds: dict[str, float],
+              labels: tuple[str, ...] = LABELS, reported: tuple[str, ...] = ("critical", *ADDABLE)) -> dict[str, Any]:
+    """Model-alone out-of-fold precision/recall per ``reported`` label (columns in ``labels``
+    order) at the chosen thresholds."""
     report: dict[str, Any] = {}
-    for label in ("critical", *ADDABLE):
-        j = LABELS.index(label)
+    for label in reported:
+        j = labels.index(label)
         hit = probs[:, j] >= thresholds[label]
         gold = targets[:, j] > 0
         tp = int((hit & gold).sum())
@@ -298,25 +314,8 @@ def agent_normaliser(lang: str) -> Any:
 def load_agent_corpus(lang: str, files: tuple[Path, ...] | None = None) -> Corpus:
     """Agent lines of ``files`` (default agent_train_files(lang)) with their flags as targets.
     Raises ValueError if a held-out set is passed."""
-    norm = agent_normaliser(lang)
-    norms: list[str] = []
-    rows: list[list[float]] = []
-    groups: list[int] = []
-    for g, path in enumerate(files or agent_train_files(lang)):
-        if path.name in AGENT_HELD_OUT:
-            raise ValueError(f"{path.name} is a held-out agent set; never train on it")
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            item = json.loads(line)
-            if "flags" not in item or item.get("lang") != lang:
-                continue
-            norms.append(norm(item["text"]))
-            rows.append([1.0 if flag in item["flags"] else 0.0 for flag in AGENT_LABELS])
-            groups.append(g)
-    order = np.random.default_rng(SEED).permutation(len(norms))
-    return Corpus(norms=tuple(norms[i] for i in order), targets=np.array(rows)[order],
-                  groups=np.array(groups)[order])
+    return _read_corpus(files or agent_train_files(lang), AGENT_HELD_OUT, lang, "flags", agent_normaliser(lang),
+                        lambda item: [1.0 if flag in item["flags"] else 0.0 for flag in AGENT_LABELS])
 
 
 def train_agent(lang: str, files: tuple[Path, ...] | None = None,
@@ -326,20 +325,11 @@ def train_agent(lang: str, files: tuple[Path, ...] | None = None,
     report: dict[str, Any] = {"lines": len(corpus.norms)}
     if thresholds is None:
         probs = out_of_fold(corpus, lang, AGENT_LABELS)
-        thresholds = {}
-        for j, flag in enumerate(AGENT_LABELS):
-            curve = []
-            for t in GRID:
-                hit = probs[:, j] >= t
-                curve.append((float(t), float(corpus.targets[hit, j].mean()) if hit.any() else None))
-            thresholds[flag] = _lowest_stable(curve, AGENT_PRECISION_FLOOR)
-        gold = corpus.targets > 0
+        thresholds = {flag: _precision_threshold(probs[:, j], corpus.targets[:, j], AGENT_PRECISION_FLOOR)
+                      for j, flag in enumerate(AGENT_LABELS)}
+        report["cv"] = cv_report(probs, corpus.targets, thresholds, AGENT_LABELS, AGENT_LABELS)
         pred = probs >= np.array([thresholds[f] for f in AGENT_LABELS])
-        compliant = ~gold.any(axis=1)
-        report["cv"] = {flag: {"threshold": thresholds[flag], "support": int(gold[:, j].sum()),
-                               "precision": round(int((pred[:, j] & gold[:, j]).sum()) / max(int(pred[:, j].sum()), 1), 3),
-                               "recall": round(int((pred[:, j] & gold[:, j]).sum()) / max(int(gold[:, j].sum()), 1), 3)}
-                        for j, flag in enumerate(AGENT_LABELS)}
+        compliant = ~(corpus.targets > 0).any(axis=1)
         report["cv"]["compliant_flagged"] = round(float(pred[compliant].any(axis=1).mean()), 3)
     ids, w, b = fit(corpus.norms, corpus.targets, lang)
     ids, w = compact(ids, stored(w))
