@@ -195,3 +195,44 @@ def test_blind6_agent_families(text: str, flags: tuple[str, ...]) -> None:
 
 _ORDER = ("promise_to_pay", "already_paid", "payment_plan", "dispute", "distress", "request_agent",
           "wrong_party", "callback", "refuse", "cease_contact", "affirm", "deny", "ask_info", "none")
+
+
+# Families from the mistakes on zh_blind17 (ninth session). New wordings, not that set's lines.
+
+@pytest.mark.parametrize("text", ["等 过 完 这个 月 你们 就 不用 再 催 了 我 想好 了",
+                                  "过 了 明天 就 不 需要 你们 再 打 了"])
+def test_no_more_calls_after_a_near_day_is_critical(text: str) -> None:
+    assert understand(text, "zh", TODAY).critical
+
+
+def test_no_more_calls_after_a_day_with_the_debt_paid_is_not_critical() -> None:
+    assert not understand("过 了 这 周 你们 就 不用 再 打 了 我 发 工资 就 还 清", "zh", TODAY).critical
+
+
+def test_living_on_a_parents_pension_is_no_entrusting_goodbye() -> None:
+    got = understand("我 要 照顾 生病 的 我 妈 家里 就 靠 我 爸 的 退休金 过日子", "zh", TODAY)
+    assert not got.critical and "distress" in got.intents
+
+
+def test_entrusting_the_family_is_still_critical() -> None:
+    assert understand("家里 以后 就 靠 你们 了 我 撑 不 下去 了", "zh", TODAY).critical
+
+
+@pytest.mark.parametrize("text", ["我 妈 前年 就 过世 了", "我 老公 好几年前 就 走了 你们 找 错 人 了"])
+def test_a_long_ago_death_of_the_borrower_is_wrong_party(text: str) -> None:
+    got = understand(text, "zh", TODAY)
+    assert "wrong_party" in got.intents and "distress" not in got.intents
+
+
+def test_a_flat_disagreement_is_deny() -> None:
+    assert understand("我 不 同意", "zh", TODAY).intents == ("deny",)
+
+
+def test_a_down_payment_then_a_dated_second_part_is_promise_and_plan() -> None:
+    got = understand("最近 周转 不开 我 先 还 八百 月底 再 还 八百 可以 吗", "zh", TODAY)
+    assert {"promise_to_pay", "payment_plan"} <= set(got.intents) and got.amount == 800
+
+
+def test_a_down_payment_then_monthly_instalments_is_the_plan() -> None:
+    got = understand("下 周一 先 还 一千 然后 每个 月 还 一千", "zh", TODAY)
+    assert "payment_plan" in got.intents and "promise_to_pay" not in got.intents

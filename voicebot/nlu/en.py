@@ -106,6 +106,9 @@ _RARE = frozenset({"critical", "request_agent", "wrong_party", "third_person_eve
 _RARE_RX = re.compile(r"(?<![^ ])(?:" + alternation(
     [_CAPTURE.sub('(?:', p) for name in sorted(_RARE) for p in _P[name]]) + r")\b")
 _PER_PERIOD = re.compile(r"\b(?:(?:a|per|every|each) (?:week|month|fortnight)|weekly|monthly|fortnightly)\b")
+# "i can't pay it all but two fifty on friday": a promise after the refusal of the whole.
+_BUT = re.compile(r"\b(but|though|although|however|except)\b")
+_KEEP_WHEN_CRITICAL = frozenset({"distress", "request_agent", "cease_contact", "promise_to_pay"})
 _AMOUNT_INTENTS = frozenset({"promise_to_pay", "already_paid", "payment_plan"})
 _DATE_INTENTS = _AMOUNT_INTENTS | {"callback"}
 _ORDER = {name: i for i, name in enumerate(INTENTS)}
@@ -250,10 +253,17 @@ def understand(text: str, today: date) -> Understanding:
         # A bare amount with a day ("two fifty on the tenth", "twelve hundred by wednesday")
         # answers "how much and when": a promise even without a verb, also when the caller
         # adds "and stop calling me" ("fine two hundred on wednesday now stop ringing").
-        if committed_amount(tokens) is not None and resolve_date(norm, today) is not None:
+        negated = _spans("promise_negation", norm)
+        if negated and not _BUT.search(norm, negated[-1][1]):
+            pass  # "i can't pay a hundred now": an amount and a day, refused
+        elif committed_amount(tokens) is not None and resolve_date(norm, today) is not None:
             # ... unless the day is behind us ("forty five pounds last sunday"): a payment made.
             found.add("already_paid" if _SEARCH["bare_past"].search(norm) else "promise_to_pay")  # type: ignore[union-attr]
     found, critical = refine(found, critical, norm, "en")  # trained model adds recall (classifier.py)
+    if critical:
+        # A self-harm hint outweighs the rest ("you won't need to call again after this weekend"
+        # is no callback): distress, a wish for a person, a plea to stop and a promise stay.
+        found &= _KEEP_WHEN_CRITICAL
     amount = committed_amount(tokens) if found & _AMOUNT_INTENTS else None
     day = None
     if found & _DATE_INTENTS:

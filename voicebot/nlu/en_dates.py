@@ -37,6 +37,8 @@ _UNTIL = frozenset(_DATA["until"]["words"])
 _UNTIL_ASK = frozenset(_DATA["until"]["asking"])
 # "every friday starting this friday": a recurring day fixes nothing, the start day does.
 _RECURRING = frozenset(_DATA["recurring"]["words"])
+# "the first part on wednesday": an ordinal that counts things is no day of the month.
+_ORDINAL_NOT_BEFORE = frozenset(_DATA["ordinal"]["not_before"])
 # "like" is a filler ("in like an hour" = "in an hour"): dropped after these words.
 _FILLER_LIKE = re.compile(r"\b(in|within|by|around|about|for|till|until|on) like\b")
 # "now" alone is weak evidence: "i can't now but on friday" means Friday.
@@ -128,6 +130,8 @@ def _ordinal_dates(tokens: list[str], today: date, past: bool) -> list[tuple[int
             month = _MONTH_INDEX[after]
         if month is not None:
             found.append((start, span.end, _month_day(today, month, dom, past)))
+        elif span.ordinal and after in _ORDINAL_NOT_BEFORE:
+            continue
         elif span.ordinal and (before in ("the", "on", "by") or after in ("of",)):
             if after == "of" and span.end + 1 < len(tokens) and tokens[span.end + 1] in ("next", "the"):
                 # "the first of next month", "the first of the month"
