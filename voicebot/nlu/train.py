@@ -85,9 +85,13 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # four spent caller sets added (en_blind14/17, zh_blind13/16) changed nothing that mattered on the held-out
 # sets (en_check9 0.980 -> 0.956, en_blind9 0.935 -> 0.938, the rest equal; zh equal to 0.002), so the shipped
 # models were kept.
+# en_blind19 / zh_blind18 (and the en_blind20 / zh_blind19 agent sets), written blind in the ninth session after
+# its round and scored once on it: en 0.974 macro-F1, distress 1.0, critical 1.0 / 0.917, amount 0.949, date 0.974
+# (every target met); zh 0.858, distress 0.967, critical 1.0 / 0.833, amount 0.900, date 0.850. en_blind19 is
+# untouched (mistakes unread).
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
             "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl",
-            "en_blind18_caller.jsonl", "zh_blind17_caller.jsonl")
+            "en_blind18_caller.jsonl", "zh_blind17_caller.jsonl", "en_blind19_caller.jsonl", "zh_blind18_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
 # only false alarms once rules + safety cues were in front of the model (in-sample critical
 # precision en_blind4 0.75, zh_blind2 0.96; spent zh_blind4 1.0 -> 0.885, recall unchanged).
@@ -300,7 +304,9 @@ def train(lang: str, files: tuple[Path, ...] | None = None,
 AGENT_PRECISION_FLOOR = 0.95
 # en_blind16 / zh_blind15: written blind in the eighth session after the agent model and the
 # round on en_blind15 / zh_blind14, scored once; never trained on.
-AGENT_HELD_OUT = ("en_blind16_agent.jsonl", "zh_blind15_agent.jsonl")
+# en_blind20 / zh_blind19: written blind in the ninth session and scored once (en 0.907 macro-F1, 1.8 % of
+# compliant lines flagged; zh 0.911, 5.4 %); not trained on.
+AGENT_HELD_OUT = ("en_blind16_agent.jsonl", "zh_blind15_agent.jsonl", "en_blind20_agent.jsonl", "zh_blind19_agent.jsonl")
 
 
 def agent_train_files(lang: str) -> tuple[Path, ...]:
