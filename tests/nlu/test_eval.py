@@ -42,6 +42,9 @@ FILES = [
     # Blind caller sets written at the end of the eighth session, scored once (en 0.938, zh 0.911), tuned on in the ninth.
     OWN_DATA / "en_blind18_caller.jsonl",
     OWN_DATA / "zh_blind17_caller.jsonl",
+    # Ninth-session blind sets, scored once (zh caller 0.858, zh agent 0.911 / 5.4 % flagged), then tuned on.
+    OWN_DATA / "zh_blind18_caller.jsonl",
+    OWN_DATA / "zh_blind19_agent.jsonl",
 ]
 
 

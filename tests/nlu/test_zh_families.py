@@ -236,3 +236,57 @@ def test_a_down_payment_then_a_dated_second_part_is_promise_and_plan() -> None:
 def test_a_down_payment_then_monthly_instalments_is_the_plan() -> None:
     got = understand("下 周一 先 还 一千 然后 每个 月 还 一千", "zh", TODAY)
     assert "payment_plan" in got.intents and "promise_to_pay" not in got.intents
+
+
+# Families from the mistakes on zh_blind18 / the zh_blind19 agent set (ninth session). New wordings.
+
+@pytest.mark.parametrize("text, amount, day", [
+    ("两千 五 二十号 之前 打 给 你们", 2500, "2026-12-20"),  # a spaced sum before a day is not 两千五二十
+    ("二 十 号 我 还 三 千", 3000, "2026-12-20"),  # a day spoken digit by digit stays one day
+    ("一万 下个月 五号 一次性 结清", 10000, "2026-12-05"),
+    ("六百 礼拜三 给 你", 600, "2026-12-02"),
+    ("八千 我 没有 先 还 一千 后天", 1000, "2026-11-30"),
+])
+def test_sums_next_to_days_and_refused_totals(text: str, amount: int, day: str) -> None:
+    got = understand(text, "zh", TODAY)
+    assert "promise_to_pay" in got.intents and got.amount == amount and str(got.date) == day
+
+
+@pytest.mark.parametrize("text, intents, day", [
+    ("昨儿 我 让 我 儿子 帮 我 转 的 五百", ("already_paid",), "2026-11-27"),
+    ("我 要是 明天 还 了 能 不 能 不 上 征信", ("ask_info",), None),
+    ("按 一 能 转 人工 吗", ("request_agent",), None),
+    ("下 礼拜一 再 来 电话 吧", ("callback",), "2026-11-30"),
+    ("莫得", ("deny",), None),
+])
+def test_dialect_days_hypotheticals_and_transfers(text: str, intents: tuple[str, ...], day: str | None) -> None:
+    got = understand(text, "zh", TODAY)
+    assert got.intents == intents and (str(got.date) if got.date else None) == day
+
+
+def test_a_call_threatened_with_a_complaint_is_no_callback() -> None:
+    assert "callback" not in understand("再 打 电话 我 就 报警", "zh", TODAY).intents
+
+
+def test_the_money_arriving_on_a_day_is_a_promise() -> None:
+    got = understand("我 马上 登机 了 款 明天 肯定 到", "zh", TODAY)
+    assert "promise_to_pay" in got.intents and str(got.date) == "2026-11-29"
+
+
+def test_a_slow_system_is_an_idiom_not_a_death_word() -> None:
+    assert not understand("这 app 慢 死 了 给 我 转 人工", "zh", TODAY).critical
+
+
+def test_a_widow_paying_herself_is_distress_not_wrong_party() -> None:
+    got = understand("我 老公 上个月 走 了 我 自己 慢慢 还 月底 先 还 三百", "zh", TODAY)
+    assert "distress" in got.intents and "wrong_party" not in got.intents and "promise_to_pay" in got.intents
+
+
+@pytest.mark.parametrize("text, flags", [
+    ("这 不是 刑事 案件 不会 有 警察 来 找 您", ()),
+    ("您 工资 是 二十 号 发 的话 还款日 可以 往后 挪", ()),
+    ("你 他妈 别 跟 我 扯", ("abuse",)),
+    ("你 工资 是 六千 五 我们 这边 都 有", ("privacy",)),
+])
+def test_blind19_agent_families(text: str, flags: tuple[str, ...]) -> None:
+    assert agent_flags(text) == flags

@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicebot.nlu import AGENT_FLAGS, Understanding
-from voicebot.nlu.classifier import agent_model_flags, load_model, refine
+from voicebot.nlu.classifier import agent_model_flags, distress_threshold, load_model, refine
 from voicebot.nlu.lexicon import alternation, fast_compile
 from voicebot.nlu.safety import about_the_speaker, assess
 from voicebot.nlu.zh_dates import find_date
@@ -62,6 +62,7 @@ class _CallerLexicon:
     fillers: re.Pattern[str]
     affirm_full: re.Pattern[str]
     affirm_lead: re.Pattern[str]
+    self_pays: re.Pattern[str]
     deny_full: re.Pattern[str]
     deny_lead: re.Pattern[str]
     intents: tuple[tuple[str, re.Pattern[str]], ...]
@@ -133,6 +134,7 @@ def _caller_lexicon() -> _CallerLexicon:
         fillers=re.compile(data["normalise"]["fillers"]),
         affirm_full=re.compile(data["affirm"]["full"]),
         affirm_lead=re.compile(data["affirm"]["lead"]),
+        self_pays=re.compile(data["intents"]["self_pays"]),
         deny_full=re.compile(data["deny"]["full"]),
         deny_lead=re.compile(data["deny"]["lead"]),
         intents=compiled,
@@ -188,6 +190,35 @@ def normalise(text: str) -> str:
         if heard in norm:
             norm = norm.replace(heard, meant)
     return norm
+
+
+_NUMERAL_CHARS = frozenset("0123456789零〇一二两三四五六七八九十百千万")
+
+
+def _numbers_norm(text: str, norm: str) -> str:
+    """``norm`` for reading the amount and the day: where the recogniser put a space between a
+    sum and a day of the month (三千 五 十五号), a '|' keeps them apart (三千五|十五号), so the sum
+    is not read as 3055 and the day stays a day. ``norm`` itself when there is no such place."""
+    tokens = _spaced(text).split()
+    if len(tokens) < 2 or not any(("号" in t or "日" in t) for t in tokens):
+        return norm
+    out = [tokens[0]]
+    for i, tok in enumerate(tokens[1:], 1):
+        if tok[0] in _NUMERAL_CHARS and ("号" in tok[:4] or "日" in tok[:4]) and _ends_in_a_sum(tokens[:i]):
+            out.append("|")
+        out.append(tok)
+    return normalise("".join(out))  # '|' is no punctuation to normalise()
+
+
+def _ends_in_a_sum(tokens: list[str]) -> bool:
+    """Whether the numeral tokens at the end of ``tokens`` make a sum with a unit (三千 五, 一万二),
+    not a lone digit that the day continues (二 十号)."""
+    run = []
+    for tok in reversed(tokens):
+        if not tok or any(ch not in _NUMERAL_CHARS for ch in tok):
+            break
+        run.append(tok)
+    return any(unit in tok for tok in run for unit in "百千万")
 
 
 def _spaced(text: str) -> str:
@@ -252,7 +283,11 @@ def understand(text: str, today: date) -> Understanding:
         intents.add("distress")
     if critical:
         intents.add("distress")
-    if "wrong_party" in intents and lex.relative_event.search(norm) and not critical:
+    if {"wrong_party", "promise_to_pay", "distress"} <= intents and lex.self_pays.search(norm):
+        # 我老公车祸没了我一个人慢慢还十五号先还五百: the bereaved speaker pays the debt herself, so she
+        # is the borrower in distress, not a relative reporting the borrower's death (as in English).
+        intents.discard("wrong_party")
+    elif "wrong_party" in intents and lex.relative_event.search(norm) and not critical:
         intents.discard("distress")
     if {"already_paid", "promise_to_pay"} <= intents:
         future = lex.future_cue.search(norm) is not None
@@ -341,11 +376,12 @@ def understand(text: str, today: date) -> Understanding:
         intents = _unless_sure_distress(norm)
     if not intents:
         intents.add("none")
-    amount = find_amount(norm) if intents & _PAY_INTENTS else None
+    numbers = _numbers_norm(text, norm) if intents & (_PAY_INTENTS | _DATED_INTENTS) else norm
+    amount = find_amount(numbers) if intents & _PAY_INTENTS else None
     when = None
     if intents & _DATED_INTENTS:
         past = "already_paid" in intents and "promise_to_pay" not in intents
-        when = find_date(norm, today, past=past, soon=bool(intents & _PAY_INTENTS))
+        when = find_date(numbers, today, past=past, soon=bool(intents & _PAY_INTENTS))
     ordered = tuple(name for name in _ORDER if name in intents)
     return Understanding(text=text, intents=ordered, amount=amount, date=when, critical=critical)
 
@@ -358,7 +394,7 @@ def _unless_sure_distress(norm: str) -> set[str]:
     rules miss sits far above 'none' (这段时间我精神状态很差: 0.42 vs 0.18). Empty set = 'none'."""
     model = load_model("zh")
     probs = model.probabilities(norm)
-    sure = probs["distress"] >= model.thresholds["distress"] or probs["distress"] >= DISTRESS_OVER_NONE * probs["none"]
+    sure = probs["distress"] >= distress_threshold(model, "zh") or probs["distress"] >= DISTRESS_OVER_NONE * probs["none"]
     return {"distress"} if sure else set()
 
 
