@@ -90,9 +90,14 @@ TRAIN_FILES: dict[str, tuple[Path, ...]] = {
 # (every target met); zh 0.858, distress 0.967, critical 1.0 / 0.833, amount 0.900, date 0.850. en_blind19 was
 # not tuned on (its mistakes were listed once by a regression script, not acted on); zh_blind18 and the zh_blind19
 # agent set are spent since the Mandarin round on their mistakes (in-sample 0.956 / agent 0.930, 1.8 % flagged).
+# en_blind21 / zh_blind20 (and the zh_blind21 agent set), written blind during that round and scored once on its
+# final code (38bb34f): en 0.902 macro-F1, distress recall 0.871, critical 0.8 / 0.889, amount 0.925, date 0.900;
+# zh 0.844, distress 0.906, critical 0.909 / 0.909, amount 0.975, date 0.900; zh agent 0.846 / 3.6 % flagged.
+# Untouched: their mistakes unread, for the next round.
 HELD_OUT = ("en_check9_caller.jsonl", "zh_check8_caller.jsonl", "en_check8_caller.jsonl", "zh_check7_caller.jsonl",
             "en_blind9_caller.jsonl", "en_blind13_caller.jsonl", "zh_blind12_caller.jsonl",
-            "en_blind18_caller.jsonl", "zh_blind17_caller.jsonl", "en_blind19_caller.jsonl", "zh_blind18_caller.jsonl")
+            "en_blind18_caller.jsonl", "zh_blind17_caller.jsonl", "en_blind19_caller.jsonl", "zh_blind18_caller.jsonl",
+            "en_blind21_caller.jsonl", "zh_blind20_caller.jsonl")
 # critical stays at 0.85: a 0.8 floor (CV thresholds en 0.31 -> 0.28, zh 0.38 -> 0.33) added
 # only false alarms once rules + safety cues were in front of the model (in-sample critical
 # precision en_blind4 0.75, zh_blind2 0.96; spent zh_blind4 1.0 -> 0.885, recall unchanged).
@@ -307,7 +312,8 @@ AGENT_PRECISION_FLOOR = 0.95
 # round on en_blind15 / zh_blind14, scored once; never trained on.
 # en_blind20 / zh_blind19: written blind in the ninth session and scored once (en 0.907 macro-F1, 1.8 % of
 # compliant lines flagged; zh 0.911, 5.4 %); not trained on.
-AGENT_HELD_OUT = ("en_blind16_agent.jsonl", "zh_blind15_agent.jsonl", "en_blind20_agent.jsonl", "zh_blind19_agent.jsonl")
+AGENT_HELD_OUT = ("en_blind16_agent.jsonl", "zh_blind15_agent.jsonl", "en_blind20_agent.jsonl", "zh_blind19_agent.jsonl",
+                  "zh_blind21_agent.jsonl")
 
 
 def agent_train_files(lang: str) -> tuple[Path, ...]:
